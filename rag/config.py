@@ -63,7 +63,7 @@ class Settings:
     # --- retrieval ---
     top_k: int = 5                  # passages returned / cited
     candidates: int = 30            # depth of each retriever before fusion
-    fusion: str = "rrf"             # "rrf" (reciprocal rank) or "mix" (weighted normalised scores)
+    fusion: str = "mix"             # "mix" (weighted min-max-normalised scores) or "rrf" (reciprocal rank)
     rrf_k: int = 60                 # reciprocal-rank-fusion constant
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
@@ -72,7 +72,7 @@ class Settings:
     hnsw_min_chunks: int = 50_000   # from this size on, FAISS HNSW instead of exact search
 
     # --- answering ---
-    min_confidence: float = 0.30    # below this the answer is withheld (未找到)
+    min_confidence: float = 0.12    # below this the answer is withheld (未找到); see README
 
     def with_overrides(self, **kwargs: Any) -> "Settings":
         """Copy with some fields changed; ``None`` values are ignored.

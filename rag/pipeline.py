@@ -1,0 +1,179 @@
+"""The whole system behind one object: corpus → index → retrieval → answer.
+
+The CLI, the web UI and the benchmarks all go through :class:`QASystem`, so
+they answer alike. The model and the index are loaded once per object; a
+stale or missing index is (re)built on first use.
+
+Example (loads the real model, so not run as a doctest)::
+
+    qa = QASystem("corpus", "index")
+    ans = qa.ask("湖北到2025年人工智能产业规模超过多少?")
+    ans.answer           # '1500亿元'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.answering import Answerer
+from rag.config import Settings
+from rag.documents import load_corpus
+from rag.indexer import BuildReport, Encoder, build_index, plan_update
+from rag.question import validate
+from rag.retrieval import Retriever
+from rag.store import IndexStore, StoredIndex
+from rag.types import Answer, Document, Passage
+
+log = logging.getLogger(__name__)
+
+
+class QASystem:
+    """Question answering over one corpus directory with one index directory."""
+
+    def __init__(self, corpus_dir: Path | str = "corpus", index_dir: Path | str = "index",
+                 settings: Settings | None = None, encoder: Encoder | None = None):
+        self.corpus_dir = Path(corpus_dir)
+        self.store = IndexStore(index_dir)
+        self.settings = settings or Settings()
+        self._encoder = encoder
+        self._index: StoredIndex | None = None
+        self._retriever: Retriever | None = None
+        self._answerer: Answerer | None = None
+        self._docs: dict[str, Document] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Encoder:
+        """The embedding model, loaded on first use."""
+        if self._encoder is None:
+            from rag.embeddings import Embedder
+
+            s = self.settings
+            self._encoder = Embedder(s.model, s.query_prompt, s.passage_prompt, s.embed_batch_size)
+        return self._encoder
+
+    def documents(self) -> list[Document]:
+        """Load the corpus afresh.
+
+        Returns:
+            The documents.
+
+        Raises:
+            CorpusError: missing or empty corpus.
+        """
+        docs = load_corpus(self.corpus_dir)
+        self._docs = {d.doc: d for d in docs}
+        return docs
+
+    def document_text(self, doc: str) -> str:
+        """The decoded original text of a document (the text offsets refer to).
+
+        Args:
+            doc: the document id.
+
+        Returns:
+            Its text.
+        """
+        if doc not in self._docs:
+            self.documents()
+        return self._docs[doc].text
+
+    def is_stale(self) -> bool:
+        """Whether the stored index differs from the corpus or settings (no model needed)."""
+        manifest = self.store.read_manifest()
+        plan = plan_update(self.documents(), manifest, self.settings.index_params())
+        return manifest is None or not plan.up_to_date
+
+    def build(self, show_progress: bool = False, force: bool = False) -> BuildReport:
+        """Bring the index up to date with the corpus (only changed documents are embedded).
+
+        Args:
+            show_progress: draw a progress bar while embedding.
+            force: rebuild everything.
+
+        Returns:
+            What the build did.
+        """
+        with self._lock:
+            index, report = build_index(self.documents(), self.settings, self.encoder, self.store,
+                                        show_progress=show_progress, force=force)
+            self._use(index)
+            return report
+
+    def ensure_index(self, show_progress: bool = False) -> BuildReport | None:
+        """Load the index, building or updating it first if it is missing or stale.
+
+        Args:
+            show_progress: draw a progress bar if a build is needed.
+
+        Returns:
+            The build report, or None when the stored index was used as it was.
+        """
+        if self._retriever is not None:
+            return None
+        if self.is_stale():
+            return self.build(show_progress=show_progress)
+        with self._lock:
+            index = self.store.load()
+        if index is None:
+            return self.build(show_progress=show_progress)
+        self._use(index)
+        return None
+
+    def _use(self, index: StoredIndex) -> None:
+        self._index = index
+        self._retriever = Retriever(index, self.encoder, self.settings)
+        vocab, idf = index.bm25.vocab, index.bm25.idf
+        self._answerer = Answerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
+
+    @property
+    def index(self) -> StoredIndex:
+        """The loaded index (built if needed)."""
+        self.ensure_index()
+        assert self._index is not None
+        return self._index
+
+    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid") -> list[Passage]:
+        """Ranked passages for a query.
+
+        Args:
+            query: the query.
+            top_k: how many (default ``settings.top_k``).
+            mode: ``"hybrid"``, ``"dense"`` or ``"bm25"``.
+
+        Returns:
+            Passages, best first.
+
+        Raises:
+            QuestionError: empty or over-long query.
+        """
+        query = validate(query)
+        self.ensure_index()
+        assert self._retriever is not None
+        return self._retriever.search(query, top_k=top_k, mode=mode)
+
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] | None = None,
+            mode: str = "hybrid") -> Answer:
+        """Answer a question with a verbatim span and its citations.
+
+        Args:
+            question: the question.
+            top_k: how many passages to cite (default ``settings.top_k``).
+            history: earlier questions of the same conversation (for follow-ups).
+            mode: retrieval mode, as in :meth:`search`.
+
+        Returns:
+            The answer (``answer`` None when the documents do not hold it).
+
+        Raises:
+            QuestionError: empty or over-long question.
+        """
+        question = validate(question)
+        self.ensure_index()
+        assert self._retriever is not None and self._answerer is not None
+        top_k = top_k or self.settings.top_k
+        passages = self._retriever.search(question, top_k=max(top_k, 3), mode=mode)
+        return self._answerer.answer(question, passages, top_k=top_k)

@@ -1,0 +1,114 @@
+"""Quality and speed on the article question set (tests/data/article_qa.jsonl).
+
+Prints retrieval Recall@1/@5 (a passage holds a gold answer), the share of
+answers that contain a gold answer (and whose first citation does too), mean
+CMRC F1/EM, how many unanswerable questions were declined and how many
+answerable ones were answered, and the median/p95 latency per question with the
+model loaded. Run from the repository root:
+
+    python scripts/eval_article.py [--json] [--variants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.config import Settings  # noqa: E402
+from rag.metrics import contains_gold, exact_match, f1_score  # noqa: E402
+from rag.pipeline import QASystem  # noqa: E402
+
+
+def load_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate(qa: QASystem, questions: list[dict], mode: str = "hybrid") -> dict:
+    """Run every question; return the figures."""
+    r1 = r5 = contains = first_cite = answered = declined = 0
+    f1s, ems, lat = [], [], []
+    answerable = [q for q in questions if q["answerable"]]
+    unanswerable = [q for q in questions if not q["answerable"]]
+    failures = []
+    for q in questions:
+        t = time.perf_counter()
+        ans = qa.ask(q["question"], mode=mode)
+        lat.append(time.perf_counter() - t)
+        if not q["answerable"]:
+            declined += ans.answer is None
+            if ans.answer is not None:
+                failures.append((q["id"], q["question"], ans.answer, "should decline"))
+            continue
+        golds = q["answers"]
+        passages = qa.search(q["question"], top_k=5, mode=mode)
+        r1 += bool(passages) and contains_gold(passages[0].chunk.text, golds)
+        r5 += any(contains_gold(p.chunk.text, golds) for p in passages)
+        if ans.answer is not None:
+            answered += 1
+        ok = contains_gold(ans.answer, golds)
+        contains += ok
+        first_cite += ok and bool(ans.citations) and contains_gold(ans.citations[0].text, golds)
+        f1s.append(f1_score(ans.answer, golds))
+        ems.append(exact_match(ans.answer, golds))
+        if not ok:
+            failures.append((q["id"], q["question"], ans.answer, golds[0]))
+    n = len(answerable)
+    lat_ms = sorted(x * 1000 for x in lat)
+    return {
+        "mode": mode, "questions": len(questions), "answerable": n, "unanswerable": len(unanswerable),
+        "recall@1": r1 / n, "recall@5": r5 / n,
+        "answer_contains_gold": contains / n, "answer_and_first_citation_contain_gold": first_cite / n,
+        "answered_share": answered / n, "f1": 100 * statistics.mean(f1s), "em": 100 * statistics.mean(ems),
+        "declined": declined, "latency_ms_p50": statistics.median(lat_ms),
+        "latency_ms_p95": lat_ms[int(0.95 * (len(lat_ms) - 1))], "failures": failures,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--questions", default=str(ROOT / "tests" / "data" / "article_qa.jsonl"))
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--variants", action="store_true", help="also run dense-only and BM25-only retrieval")
+    ap.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
+    args = ap.parse_args()
+    questions = load_questions(Path(args.questions))
+    with tempfile.TemporaryDirectory() as tmp:
+        qa = QASystem(args.corpus, Path(tmp) / "index", Settings())
+        t = time.perf_counter()
+        report = qa.build()
+        build_s = time.perf_counter() - t
+        qa.ask("预热 warm-up")  # first call pays for lazy loading
+        results = [evaluate(qa, questions, m) for m in (("hybrid", "dense", "bm25") if args.variants else ("hybrid",))]
+    for r in results:
+        r["index_build_s"] = round(build_s, 2)
+        r["chunks"] = report.chunks
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+        return
+    for r in results:
+        print(f"[{r['mode']}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
+              f"{r['chunks']} chunks, index build {r['index_build_s']}s (model load included)")
+        print(f"  retrieval Recall@1 {r['recall@1']:.3f}  Recall@5 {r['recall@5']:.3f}")
+        print(f"  answer contains gold {r['answer_contains_gold']:.3f}  (and first citation too: "
+              f"{r['answer_and_first_citation_contain_gold']:.3f})  answered {r['answered_share']:.3f}")
+        print(f"  CMRC F1 {r['f1']:.1f}  EM {r['em']:.1f}")
+        print(f"  unanswerable declined {r['declined']}/{r['unanswerable']}")
+        print(f"  latency per question: median {r['latency_ms_p50']:.1f} ms, p95 {r['latency_ms_p95']:.1f} ms")
+        if args.failures:
+            for f in r["failures"]:
+                print("   ✗", *f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Question analysis, span extraction and metrics (no model needed)."""
+
+import pytest
+
+from rag.extraction import extract_span
+from rag.metrics import contains_gold, exact_match, f1_score, tokens
+from rag.question import QuestionError, analyze, validate
+
+
+@pytest.mark.parametrize("question,qtype", [
+    ("湖北人工智能产业规模到2025年要超过多少?", "number"),
+    ("福建的人工智能产业政策一共有几条措施?", "number"),
+    ("谁是百度的首席技术官?", "person"),
+    ("《措施》重点支持在哪些领域构建示范应用场景?", "list"),
+    ("北京的算力券方案是何时出台的?", "date"),
+    ("福建省人民政府办公厅印发了什么文件?", "title"),
+    ("北京市哪个部门出台了人工智能算力券实施方案?", "org"),
+    ("文中哪个省份的GDP已连续34年全国第一?", "place"),
+    ("王海峰认为人工智能已进入什么阶段?", "what"),
+])
+def test_question_types(question, qtype):
+    assert analyze(question).qtype == qtype
+
+
+SENT_BEIJING = "例如,北京市经济和信息化局于今年10月出台《人工智能算力券实施方案(2023-2025年)》;"
+SENT_SH = ("在推进大模型创新应用方面,《措施》指出重点支持在智能制造、生物医药、集成电路、自动驾驶、机器人、"
+           "数字政府等领域构建示范应用场景,打造标杆性大模型产品和服务;")
+
+
+@pytest.mark.parametrize("question,sentence,expected", [
+    ("湖北人工智能产业规模要超过多少?", "湖北人工智能产业规模超过1500亿元,在智能芯片等重点领域取得重大标志性成果100项以上。",
+     "1500亿元"),
+    ("湖北要取得多少项重大标志性成果?", "湖北人工智能产业规模超过1500亿元,在智能芯片等重点领域取得重大标志性成果100项以上。",
+     "100项以上"),
+    ("谁是百度的首席技术官?", "“人工智能已进入工业大生产阶段。”百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说。",
+     "王海峰"),
+    ("《措施》重点支持在哪些领域构建示范应用场景?", SENT_SH, "智能制造、生物医药、集成电路、自动驾驶、机器人、数字政府"),
+    ("北京的人工智能算力券实施方案是何时出台的?", SENT_BEIJING, "今年10月"),
+    ("北京市经济和信息化局出台了什么方案?", SENT_BEIJING, "《人工智能算力券实施方案(2023-2025年)》"),
+    ("广东要统筹建设什么平台?", "联合龙头企业组建政务大模型联合实验室,统筹建设数字政府人工智能运行平台,常态化发布人工智能场景清单。",
+     "数字政府人工智能运行平台"),
+    ("广东将在哪里建立数据流通规则体系?", "广东率先提出探索打造“粤港澳大湾区数据特区”,将在湾区内建立数据流通规则体系、完善运营机制。",
+     "湾区内"),
+])
+def test_extract_minimal_span(question, sentence, expected):
+    span = extract_span(analyze(question), sentence)
+    assert span is not None
+    assert sentence[span[0]:span[1]] == expected
+
+
+def test_number_question_with_unit_rejects_other_units():
+    # 多少家 asks for a count of companies: 三年 is not an answer.
+    sent = "湖北省人民政府出台的《湖北省推进人工智能产业发展三年行动方案》也强调推进试点工作。"
+    assert extract_span(analyze("湖北计划培育多少家人工智能企业?"), sent) is None
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
+def test_empty_question_is_refused(bad):
+    with pytest.raises(QuestionError, match="empty"):
+        validate(bad)
+
+
+def test_overlong_question_is_refused():
+    with pytest.raises(QuestionError, match="too long"):
+        validate("问" * 1001)
+    assert validate(" 问题 ") == "问题"
+
+
+def test_cmrc_metric_hand_made_cases():
+    assert tokens("Hello, 世界 2025年!") == ["hello", "世", "界", "2025", "年"]
+    assert exact_match("“1500亿元”。", ["1500亿元"]) == 1.0
+    assert exact_match("1500亿", ["1500亿元"]) == 0.0
+    assert exact_match(None, ["x"]) == 0.0
+    # LCS F1: pred 超过1500亿元 (5 tokens), gold 1500亿元 (3): lcs 3 -> P .6 R 1 -> F1 .75
+    assert f1_score("超过1500亿元", ["1500亿元"]) == pytest.approx(0.75)
+    # Best over golds; a latin run is one token.
+    assert f1_score("GPT4 模型", ["gpt4", "完全不同"]) == pytest.approx(2 * (1 / 3) / (1 + 1 / 3))
+    # Longest common *substring*, not subsequence.
+    assert f1_score("甲乙丙丁", ["甲丙"]) == pytest.approx(2 * 0.25 * 0.5 / 0.75)
+    assert f1_score("", ["a"]) == 0.0
+    assert contains_gold("答案是：1500 亿元。", ["1500亿元"])

@@ -1,0 +1,151 @@
+"""The ``rag`` command end to end on the shipped article, with the real default model."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ARTICLE, ROOT
+from rag.cli import main
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, article_qa):
+    """A corpus + index pair already indexed by the session fixture (same model)."""
+    return article_qa.corpus_dir, article_qa.store.root
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def dirs(workdir):
+    corpus, index = workdir
+    return ["--corpus", str(corpus), "--index", str(index)]
+
+
+def check_offsets(obj, text):
+    for c in obj["citations"]:
+        assert text[c["start"]:c["end"]] == c["text"]
+    if obj["answer"] is not None:
+        s = obj["answer_span"]
+        assert text[s["start"]:s["end"]] == obj["answer"]
+        assert obj["citations"][0]["start"] <= s["start"] and s["end"] <= obj["citations"][0]["end"]
+
+
+@pytest.mark.parametrize("question,gold", [
+    ("湖北人工智能产业规模到2025年超过多少?", "1500亿元"),
+    ("谁是百度的首席技术官?", "王海峰"),
+    ("广东省科技厅厅长是谁?", "王月琴"),
+    ("成都每年发放的算力券总额不超过多少?", "1000万元"),
+    ("上海对大模型研发主体给予最高多少的租用补贴?", "10%"),
+])
+def test_ask_json_answers_with_exact_offsets(workdir, capsys, article_text, question, gold):
+    code, out, _ = run(["ask", question, "--json", *dirs(workdir)], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["question"] == question
+    assert gold in obj["answer"] and len(obj["answer"]) <= 3 * len(gold)  # a span, not a sentence
+    assert 0.0 <= obj["confidence"] <= 1.0
+    assert obj["answer_span"]["doc"] == "article.txt"
+    assert gold in obj["citations"][0]["text"]
+    assert [c["rank"] for c in obj["citations"]] == list(range(1, len(obj["citations"]) + 1))
+    check_offsets(obj, article_text)
+
+
+def test_unanswerable_question_is_declined_with_passages(workdir, capsys, article_text):
+    code, out, _ = run(["ask", "浙江省出台了什么人工智能大模型政策?", "--json", *dirs(workdir)], capsys)
+    obj = json.loads(out)
+    assert code == 0 and obj["answer"] is None and obj["answer_span"] is None
+    assert obj["citations"]
+    check_offsets(obj, article_text)
+    code, out, _ = run(["ask", "浙江省出台了什么人工智能大模型政策?", *dirs(workdir)], capsys)
+    assert "未找到" in out and "[1]" in out
+
+
+def test_human_output_marks_the_span(workdir, capsys):
+    code, out, _ = run(["ask", "湖北人工智能产业规模到2025年超过多少?", *dirs(workdir)], capsys)
+    assert code == 0
+    assert "答案: 1500亿元" in out and "【1500亿元】" in out and "article.txt" in out
+
+
+def test_top_k_limits_citations(workdir, capsys):
+    code, out, _ = run(["ask", "算力券", "--json", "--top-k", "2", *dirs(workdir)], capsys)
+    assert code == 0 and len(json.loads(out)["citations"]) == 2
+
+
+def test_batch_keeps_order_echoes_ids_and_survives_bad_lines(workdir, capsys, tmp_path, article_text):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text("\n".join([
+        json.dumps({"id": "a", "question": "谁是百度的首席技术官?"}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"id": 7, "question": "   "}),
+        json.dumps({"id": "c"}),
+        json.dumps({"id": "d", "question": "湖北人工智能产业规模到2025年超过多少?"}, ensure_ascii=False),
+    ]), encoding="utf-8")
+    code, out, _ = run(["ask", "--batch", str(batch), "--json", *dirs(workdir)], capsys)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, 7, "c", "d"]
+    assert "王海峰" in rows[0]["answer"] and "1500亿元" in rows[4]["answer"]
+    assert all("error" in r for r in rows[1:4])
+    for r in (rows[0], rows[4]):
+        check_offsets(r, article_text)
+
+
+def test_search_json(workdir, capsys, article_text):
+    code, out, _ = run(["search", "算力券", "--json", *dirs(workdir)], capsys)
+    obj = json.loads(out)
+    assert code == 0 and obj["results"]
+    assert "算力券" in obj["results"][0]["text"]
+    for c in obj["results"]:
+        assert article_text[c["start"]:c["end"]] == c["text"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["ask", ""], "empty"),
+    (["ask", "   "], "empty"),
+    (["ask", "问" * 1001], "too long"),
+    (["ask"], "empty"),
+])
+def test_bad_questions_exit_2_with_one_line(workdir, capsys, args, needle):
+    code, out, err = run([*args, *dirs(workdir)], capsys)
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_and_empty_corpus(tmp_path, capsys):
+    code, _, err = run(["ask", "问题?", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")], capsys)
+    assert code == 2 and "not found" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(["index", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i")], capsys)
+    assert code == 2 and "no readable" in err
+
+
+def test_index_command_reports_up_to_date_and_incremental(tmp_path, capsys, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / "article.txt")
+    idx = tmp_path / "index"
+    args = ["index", "--corpus", str(corpus), "--index", str(idx)]
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "index written" in out
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "up to date" in out
+    (corpus / "extra.md").write_text("# 补充\n深圳将发放5亿元算力券。", encoding="utf-8")
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "+1 added" in out and "1 embedded" in out
+    code, out, _ = run(["ask", "深圳将发放多少算力券?", "--json", "--corpus", str(corpus), "--index", str(idx)], capsys)
+    obj = json.loads(out)
+    assert obj["answer"] == "5亿元" and obj["answer_span"]["doc"] == "extra.md"
+
+
+def test_console_script_runs_as_a_subprocess(workdir):
+    corpus, index = workdir
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "", "--corpus", str(corpus), "--index", str(index)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
