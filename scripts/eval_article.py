@@ -81,10 +81,13 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--variants", action="store_true", help="also run dense-only and BM25-only retrieval")
     ap.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
+    ap.add_argument("--chunk-chars", type=int, default=None, help="override the chunk size")
+    ap.add_argument("--fusion", choices=("mix", "rrf"), default=None, help="override the fusion")
     args = ap.parse_args()
     questions = load_questions(Path(args.questions))
     with tempfile.TemporaryDirectory() as tmp:
-        qa = QASystem(args.corpus, Path(tmp) / "index", Settings())
+        qa = QASystem(args.corpus, Path(tmp) / "index",
+                      Settings().with_overrides(chunk_chars=args.chunk_chars, fusion=args.fusion))
         t = time.perf_counter()
         report = qa.build()
         build_s = time.perf_counter() - t
@@ -97,7 +100,7 @@ def main() -> None:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
     for r in results:
-        print(f"[{r['mode']}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
+        print(f"[{r['mode']}, fusion={qa.settings.fusion}, chunk_chars={qa.settings.chunk_chars}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
               f"{r['chunks']} chunks, index build {r['index_build_s']}s (model load included)")
         print(f"  retrieval Recall@1 {r['recall@1']:.3f}  Recall@5 {r['recall@5']:.3f}")
         print(f"  answer contains gold {r['answer_contains_gold']:.3f}  (and first citation too: "
