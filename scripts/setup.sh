@@ -8,7 +8,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-extras=${1:-test}
+extras=${1:-test,ui}
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras//,/_}"
 if [ ! -f "$stamp" ]; then
   # torch first and pinned: the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.

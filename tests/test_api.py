@@ -1,0 +1,236 @@
+"""The JSON API of ``rag serve`` in-process (real model), the chat HTML, and the ``serve`` command line."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import html
+import json
+import socket
+
+import pytest
+
+from rag.types import Answer, Citation, Span
+
+HUBEI = "湖北人工智能产业规模到2025年超过多少?"
+NOT_FOUND = "火星上有多少座城市?"
+HOSTILE = ('<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+           '[点我](javascript:window.__pwned=1) **粗** $x$')
+
+
+@pytest.fixture(scope="module")
+def app(article_qa):
+    from rag.serve import create_app
+
+    return create_app(article_qa)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+# --- /api/ask ---------------------------------------------------------------------------------
+
+def test_ask_answers_with_citations_that_match_the_document(client, article_qa):
+    r = client.post("/api/ask", json={"question": HUBEI})
+    assert r.status_code == 200
+    body = r.json()
+    assert "1500亿元" in body["answer"]
+    assert set(body) == {"question", "answer", "confidence", "answer_span", "sentence_span", "citations"}
+    assert body == article_qa.ask(HUBEI).to_json()        # exactly Answer.to_json()
+    assert body["citations"]
+    for c in body["citations"]:
+        assert article_qa.document_text(c["doc"])[c["start"]:c["end"]] == c["text"]
+    span, first = body["answer_span"], body["citations"][0]
+    assert span["doc"] == first["doc"] and first["start"] <= span["start"] < span["end"] <= first["end"]
+    assert article_qa.document_text(span["doc"])[span["start"]:span["end"]] == body["answer"]
+    sent = body["sentence_span"]
+    assert sent["start"] <= span["start"] and span["end"] <= sent["end"]
+
+
+def test_ask_accepts_history_and_top_k(client):
+    r = client.post("/api/ask", json={"question": "谁是百度首席技术官?", "history": [HUBEI], "top_k": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["answer"] == "王海峰"
+    assert 1 <= len(body["citations"]) <= 2
+
+
+def test_ask_not_found_still_lists_passages(client):
+    r = client.post("/api/ask", json={"question": NOT_FOUND})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["answer"] is None and body["answer_span"] is None
+    assert len(body["citations"]) >= 1
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_question_is_400_with_message(client, question):
+    r = client.post("/api/ask", json={"question": question})
+    assert r.status_code == 400
+    assert "问题为空" in r.json()["error"] and "empty" in r.json()["error"]
+
+
+def test_too_long_question_is_400(client):
+    r = client.post("/api/ask", json={"question": "问" * 1001})
+    assert r.status_code == 400
+    assert "too long" in r.json()["error"]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe\x00", b'{"question": "a"'])
+def test_malformed_json_is_400(client, raw):
+    r = client.post("/api/ask", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "JSON" in r.json()["error"]
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"q": HUBEI}, [HUBEI], "湖北", 42, None,
+    {"question": 7}, {"question": None}, {"question": [HUBEI]},
+    {"question": HUBEI, "history": "湖北"}, {"question": HUBEI, "history": [1, 2]},
+    {"question": HUBEI, "top_k": 0}, {"question": HUBEI, "top_k": "3"},
+    {"question": HUBEI, "top_k": True}, {"question": HUBEI, "top_k": 10_000},
+])
+def test_missing_or_mistyped_fields_are_4xx(client, body):
+    r = client.post("/api/ask", content=json.dumps(body), headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    assert isinstance(r.json()["error"], str) and r.json()["error"]
+
+
+def test_wrong_method_is_4xx(client):
+    assert 400 <= client.get("/api/ask").status_code < 500
+
+
+# --- /api/health and the page -----------------------------------------------------------------
+
+def test_health(client, article_qa):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["documents"] == 1
+    assert body["chunks"] == len(article_qa.index.chunks) > 0
+    assert body["model"] == article_qa.settings.model
+
+
+def test_page_is_served_without_outside_urls(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    page = r.text
+    assert "中文文档问答" in page
+    for outside in ("fonts.googleapis", "fonts.gstatic", "cdn.jsdelivr", "unpkg.com", "googletagmanager"):
+        assert outside not in page
+
+
+def test_twenty_simultaneous_questions_all_answered(app, article_qa):
+    import httpx
+
+    from rag.serve import BackgroundServer
+
+    questions = [HUBEI, "谁是百度首席技术官?", "成都和宁夏每年发放多少算力券?", "广东省科技厅厅长是谁?", NOT_FOUND]
+    expected = {q: article_qa.ask(q).to_json() for q in questions}
+    asked = [questions[i % len(questions)] for i in range(20)]
+    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url, timeout=60) as http:
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            results = list(pool.map(lambda q: http.post("/api/ask", json={"question": q}), asked))
+    for q, r in zip(asked, results):
+        assert r.status_code == 200
+        assert r.json() == expected[q]
+
+
+# --- the chat's HTML --------------------------------------------------------------------------
+
+def _hostile_answer() -> Answer:
+    doc_text = "前文<b>粗</b>。价格为<script>alert(1)</script>1.5元[x](javascript:alert(1))。后文"
+    start = doc_text.index("1.5元")
+    cit = Citation(rank=1, doc="<img src=x onerror=alert(1)>.txt", chunk_id="c#0",
+                   heading="<script>alert(2)</script>", start=0, end=len(doc_text), text=doc_text, score=0.5)
+    return Answer(question=HOSTILE, answer="1.5元", confidence=0.9,
+                  answer_span=Span(cit.doc, start, start + 4), citations=(cit,),
+                  sentence_span=Span(cit.doc, doc_text.index("价格"), len(doc_text) - 2))
+
+
+def _assert_inert(html: str) -> None:
+    low = html.lower()
+    for bad in ("<script", "<img", "<b>", "javascript:", "onerror=", "](", "**", "$x$"):
+        assert bad not in low, bad
+
+
+def test_esc_and_highlight_escape_pieces_separately():
+    from ui.render import esc, highlight
+
+    assert esc("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&#39;"
+    assert esc("&lt;") == "&amp;lt;"                    # never unescapes
+    assert highlight("x<y>z", 1, 4) == "x<mark>&lt;y&gt;</mark>z"
+    assert highlight("abc", 2, 2) == "abc"
+    assert highlight("a\nb", 0, 1) == "<mark>a</mark><br>b"
+
+
+def test_rendered_chat_html_escapes_hostile_text():
+    from ui.render import render_question, render_reply, render_sources
+
+    ans = _hostile_answer()
+    text = ans.citations[0].text
+    reply = render_reply(ans, lambda doc: text)
+    _assert_inert(reply)
+    assert "<mark>1.5元</mark>" in reply
+    assert "&lt;script&gt;" in reply
+    sources = render_sources(ans)
+    _assert_inert(sources)
+    assert "<mark>1.5元</mark>" in sources and "&lt;img src" in sources
+    question = render_question(HOSTILE)
+    _assert_inert(question)
+    inner = question.removeprefix('<div class="rag-q">').removesuffix("</div>")
+    assert html.unescape(inner) == HOSTILE                 # shown exactly as typed
+
+
+def test_not_found_reply_is_a_grey_box_with_closest_passages(article_qa):
+    from ui.render import render_reply, render_sources
+
+    ans = article_qa.ask(NOT_FOUND)
+    reply = render_reply(ans, article_qa.document_text)
+    assert "rag-notfound" in reply and "未找到" in reply and "[1]" in reply
+    assert "最接近的段落" in render_sources(ans)
+
+
+def test_chat_handler_escapes_the_question_and_answers(article_qa):
+    from ui.app import ChatHandlers
+
+    h = ChatHandlers(article_qa, 3)
+    *_, (box, shown, messages, questions, sources) = list(h.ask(HOSTILE, 3, [], []))
+    assert box == "" and shown == messages and len(messages) == 2
+    for m in messages:
+        _assert_inert(m["content"])
+    _assert_inert(sources)
+
+    *_, (_, _, messages, questions, sources) = list(h.ask(HUBEI, 2, messages, questions))
+    assert len(messages) == 4 and questions[-1] == HUBEI
+    assert "<mark>1500亿元</mark>" in messages[-1]["content"] and "[1]" in messages[-1]["content"]
+    assert sources.count('id="rag-src-') == 2
+
+
+# --- the command line -------------------------------------------------------------------------
+
+def test_serve_is_registered_with_loopback_default():
+    from rag.cli import build_parser
+    from rag.serve import cmd_serve
+
+    args = build_parser().parse_args(["serve"])
+    assert args.handler is cmd_serve
+    assert (args.host, args.port, args.corpus, args.index, args.model) == ("127.0.0.1", 7860, "corpus", "index", None)
+
+
+def test_serve_reports_a_busy_port_in_one_line(capsys, tmp_path):
+    from rag.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        status = main(["serve", "--port", str(port), "--corpus", str(tmp_path), "--index", str(tmp_path / "i")])
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rag: cannot listen on 127.0.0.1:") and "\n" not in err
