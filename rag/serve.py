@@ -101,10 +101,28 @@ def health(qa: Any) -> dict[str, Any]:
             "model": index.manifest.model}
 
 
+def warm_up(qa: Any) -> None:
+    """Load the model and run one question through the whole pipeline.
+
+    An up-to-date index is loaded without the model, which would otherwise be
+    loaded (seconds) by the first user's question.
+
+    Args:
+        qa: the question-answering system.
+    """
+    t0 = time.perf_counter()
+    try:
+        qa.ask("人工智能产业规模是多少?")
+    except Exception:  # noqa: BLE001 - warming up is an optimisation; a real error shows on the first question
+        log.warning("warm-up question failed", exc_info=True)
+    log.info("model warmed up in %.1fs", time.perf_counter() - t0)
+
+
 def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS) -> Any:
     """The web application: JSON API, plus the chat page at ``/``.
 
-    The index is loaded (built if needed) here, before the first request.
+    The index is loaded (built if needed) and the model is loaded and run once
+    (:func:`warm_up`) here, so that the first request is as fast as the others.
 
     Args:
         qa: a :class:`~rag.pipeline.QASystem`.
@@ -122,6 +140,7 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS) -> Any:
     from rag.question import QuestionError
 
     qa.ensure_index()
+    warm_up(qa)
     limiter = anyio.CapacityLimiter(max(1, workers))
     app = FastAPI(title="rag-zh", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
 
@@ -170,7 +189,9 @@ def bind(host: str, port: int) -> socket.socket:
         OSError: the address cannot be bound.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on such sockets, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
