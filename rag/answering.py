@@ -14,12 +14,13 @@ and the closest passages are still cited.
 from __future__ import annotations
 
 import logging
-import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.config import Settings
-from rag.extraction import Candidate, best_candidate, trim
+from rag.confidence import Features, confidence, deputy_trap, unknown_share
+from rag.extraction import TITLE_RE, Candidate, align, best_candidate, head_noun, trim
 from rag.question import Question, analyze
 from rag.sentences import split_sentences
 from rag.tokenization import tokenize, words_with_pos
@@ -80,16 +81,46 @@ def bigram_share(question: str, text: str) -> float:
     return sum(1 for g in grams if g in text) / len(grams)
 
 
-def question_names(question: str) -> list[str]:
+def question_names(question: str, flags: tuple[str, ...] = ("ns", "nr", "nt", "nz")) -> list[str]:
     """Places, people and organisations named in a question (jieba part-of-speech).
 
     Args:
         question: the question.
+        flags: the jieba part-of-speech tags that count as names.
 
     Returns:
         The names, in order.
     """
-    return [w for w, f in words_with_pos(question) if f in ("ns", "nr", "nt", "nz") and len(w) >= 2]
+    return [w for w, f in words_with_pos(question) if f in flags and len(w) >= 2]
+
+
+#: Province-level names (short forms): the places a policy text is usually about.
+_PROVINCES = frozenset("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 "
+                       "贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 深圳 广州 杭州 南京 成都 武汉 西安 苏州 "
+                       "厦门 青岛 大连 宁波 长沙 郑州 合肥 济南 沈阳 哈尔滨 长春 福州 昆明 贵阳 南宁 兰州 银川 西宁 乌鲁木齐 拉萨 "
+                       "呼和浩特 太原 石家庄 南昌 海口 雄安".split())
+
+
+def places_in(text: str) -> set[str]:
+    """Province-level and major city names in a text (a fixed list: jieba's place tags are too noisy).
+
+    Args:
+        text: any text.
+
+    Returns:
+        The short names found (广东省 → 广东).
+    """
+    return {p for p in _PROVINCES if p in text}
+
+
+def _place_conflict(question: str, near: str) -> bool:
+    """The question names a place that the answer's context lacks, while the context names
+    other places: the sentence is most likely about somewhere else (北京 asked, 成都 found)."""
+    asked = places_in(question)
+    if not asked:
+        return False
+    here = places_in(near)
+    return not (asked & here) and bool(here - asked)
 
 
 class Answerer:
@@ -142,7 +173,9 @@ class Answerer:
         q_tokens = tokenize(question)
         scored = self.sentences(q, q_tokens, passages)
         best, cand = None, None
-        for s in scored[:3]:
+        if q.qtype == "title":
+            best, cand = self._best_title(q, scored)
+        for s in scored[:3] if best is None else ():
             c = best_candidate(q, s.text)
             if c is not None and (best is None or (c.typed and not cand.typed and s.score > 0.8 * best.score)):
                 best, cand = s, c
@@ -156,31 +189,82 @@ class Answerer:
         if best is None or cand is None:
             return self._not_found(question, citations_src, 0.0)
 
-        conf = self._confidence(question, q, best, cand, passages)
+        feats = self._features(question, q, q_tokens, best, cand, passages)
+        conf = confidence(feats)
         # The passage that holds the answer is cited first; the rest keep retrieval order.
         ordered = [best.passage] + [p for p in citations_src if p.chunk.chunk_id != best.passage.chunk.chunk_id]
         citations = tuple(Citation.from_passage(p) for p in ordered[:len(citations_src) or 1])
         citations = tuple(Citation(**{**c.__dict__, "rank": i + 1}) for i, c in enumerate(citations))
         if conf < self.settings.min_confidence:
             return Answer(question, None, round(conf, 4), None, citations,
-                          extra={"withheld": best.text[cand.start:cand.end]})
+                          extra={"withheld": best.text[cand.start:cand.end], "features": feats})
         doc = best.passage.chunk.doc
         start, end = best.start + cand.start, best.start + cand.end
         return Answer(question=question, answer=best.text[cand.start:cand.end], confidence=round(conf, 4),
                       answer_span=Span(doc, start, end), citations=citations,
-                      sentence_span=Span(doc, best.start, best.end), cited_rank=1)
+                      sentence_span=Span(doc, best.start, best.end), cited_rank=1, extra={"features": feats})
 
-    def _confidence(self, question: str, q: Question, best: ScoredSentence, cand: Candidate,
-                    passages: Sequence[Passage]) -> float:
-        """Evidence that the chosen span answers, squashed into [0, 1]."""
-        context = best.passage.chunk.text
+    @staticmethod
+    def _best_title(q: Question, scored: Sequence[ScoredSentence]) -> tuple[ScoredSentence | None, Candidate | None]:
+        """For 全称 / 哪份文件 questions: the 《title》 among the best sentences that shares the most
+        with the question, so a full name beats its abbreviation (《行动方案》)."""
+        best = None
+        for s in scored[:6]:
+            for m in TITLE_RE.finditer(s.text):
+                if m.group() in q.text:
+                    continue
+                key = bigram_share(q.text, m.group()) + 0.3 * s.score
+                if best is None or key > best[0]:
+                    best = (key, s, Candidate(m.start(), m.end(), typed=True))
+        return (best[1], best[2]) if best else (None, None)
+
+    @staticmethod
+    def _proper_names(question: str) -> list[str]:
+        """Names that a document about them would contain verbatim: people, organisations,
+        brands, and places that look like places (jieba tags common nouns as places too)."""
+        out = []
+        for w, f in words_with_pos(question):
+            if len(w) < 2:
+                continue
+            if f in ("nr", "nt", "nz") or (f == "ns" and (w in _PROVINCES or w[-1] in "省市县州国")):
+                out.append(w)
+        return out
+
+    def _known(self, name: str) -> bool:
+        """Whether a name occurs in the corpus (its keyword tokens are in the vocabulary)."""
+        toks = tokenize(name)
+        return not self.idf or (bool(toks) and all(t in self.idf for t in toks))
+
+    def _features(self, question: str, q: Question, q_tokens: Sequence[str], best: ScoredSentence,
+                  cand: Candidate, passages: Sequence[Passage]) -> Features:
+        """The evidence that the chosen span answers (see :mod:`rag.confidence`)."""
+        chunk = best.passage.chunk
         names = question_names(question)
-        missing = [n for n in names if n not in context]
+        # The subject must be near the answer: a name absent from the answer's sentence and the
+        # text just before it suggests the sentence is about someone else.
+        near = chunk.text[max(0, best.start - chunk.start - 60):best.end - chunk.start]
         dense = best.passage.dense_score if best.passage.dense_score is not None else 0.88
-        z = (-3.0 + 4.0 * best.overlap + 2.0 * bigram_share(question, best.text) + (1.0 if cand.typed else 0.0)
-             + 10.0 * (dense - 0.88) - 2.5 * len(missing) - (1.5 if cand.whole else 0.0)
-             - (1.0 if q.qtype in ("number", "date", "person") and not cand.typed else 0.0))
-        return 1.0 / (1.0 + math.exp(-z))
+        span = best.text[cand.start:cand.end]
+        head = head_noun(q)
+        a, b, has_left, has_right = align(q, best.text)
+        return {
+            "bias": 1.0,
+            "overlap": best.overlap,
+            "bigram": bigram_share(question, best.text),
+            "dense": dense - 0.88,
+            "typed": float(cand.typed),
+            "whole": float(cand.whole),
+            "missing_names": float(sum(1 for n in names if n not in chunk.text and self._known(n))),
+            "absent_names": float(sum(1 for n in self._proper_names(question) if not self._known(n))),
+            "far_names": float(sum(1 for n in names if n in chunk.text and n not in near)),
+            "untyped_needed": float(q.qtype in ("number", "date", "title") and not cand.typed),
+            "person_untyped": float(q.qtype == "person" and not cand.typed),
+            "deputy_trap": float(deputy_trap(question, best.text)),
+            "head_match": float(bool(head) and span.endswith(head)),
+            "unknown_terms": unknown_share(q_tokens, self.idf),
+            "anchors": float(has_left) + float(has_right),
+            "conflict": float(_place_conflict(question, near)),
+        }
 
     def _not_found(self, question: str, passages: Sequence[Passage], score: float) -> Answer:
         citations = tuple(Citation.from_passage(p) for p in passages)

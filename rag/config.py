@@ -60,6 +60,9 @@ class Settings:
     max_sentence_chars: int = 160   # a run without punctuation is cut at this length
     heading_max_chars: int = 30     # a line shorter than this without end punctuation is a heading
 
+    # --- keyword tokens (index) ---
+    fold_scripts: bool = True       # fold traditional Chinese to simplified for BM25 (rag/scripts.py)
+
     # --- retrieval ---
     top_k: int = 5                  # passages returned / cited
     candidates: int = 30            # depth of each retriever before fusion
@@ -72,7 +75,7 @@ class Settings:
     hnsw_min_chunks: int = 50_000   # from this size on, FAISS HNSW instead of exact search
 
     # --- answering ---
-    min_confidence: float = 0.12    # below this the answer is withheld (未找到); see README
+    min_confidence: float = 0.21    # below this the answer is withheld (未找到); scripts/fit_confidence.py
 
     def with_overrides(self, **kwargs: Any) -> "Settings":
         """Copy with some fields changed; ``None`` values are ignored.
@@ -93,6 +96,6 @@ class Settings:
         """
         keys = ("model", "query_prompt", "passage_prompt", "chunk_chars",
                 "overlap_sentences", "max_sentence_chars", "heading_max_chars", "bm25_k1", "bm25_b",
-                "hnsw_min_chunks")
+                "hnsw_min_chunks", "fold_scripts")
         d = asdict(self)
         return {k: d[k] for k in keys}

@@ -27,11 +27,13 @@ from rag.question import Question
 
 _ANCHOR_JUNK = "？?!！。.，, “”\"'：:"
 _CLAUSE_END = "，,。；;！!？?：:\n"
-_EDGE_JUNK = "的了是为将在对于把被和与及并也都又要从由向给等：:，,、 “”\"'（）()"
+_EDGE_JUNK = "的了是为将在对于把被和与及并也要从由向给等：:，,、 “”\"'（）()"
 _FUNCTION_PREFIX = ("包括", "主要是", "就是", "即", "是", "为", "有", "在", "对", "将", "了", "的")
 
-_UNITS = (r"万亿元|亿元|万元|千元|元|亿|万|%|％|个百分点|倍|年|个月|月|日|天|小时|条|项|家|个|所|种|类|位|名|人|次|台|座"
-          r"|平方米|公里|千米|米|吨|GW|MW|TB|PB|EFLOPS|PFLOPS")
+_UNITS = (r"万亿元|亿元|万元|千元|元|亿|万|%|％|个百分点|倍|年|个月|月|日|天|小时|分钟|秒|周|岁|世纪|条|项|家|个|所|种|类"
+          r"|位|名|人|次|台|座|层|步|头|只|匹|场|届|部|首|本|张|辆|架|艘|枚|间|支|队|期|批|轮|集|季|代|号线|号|站|区|县"
+          r"|平方公里|平方米|平方英里|公顷|公里|千米|公尺|英尺|英里|米|厘米|毫米|吨|公斤|千克|克|度|级|票|分|球|册"
+          r"|GW|MW|TB|PB|EFLOPS|PFLOPS|km|kg|m")
 _NUM = r"(?:\d+(?:[.,]\d+)*|[零一二三四五六七八九十百千万亿两]+)"
 NUMBER_RE = re.compile(rf"{_NUM}(?:(?:—|-|~|～|至|到){_NUM})?"
                        rf"(?:{_UNITS})?(?:以上|以下|左右|多)?")
@@ -63,6 +65,14 @@ def _find_anchor(needle_side: str, sent: str, from_left: bool, lo: int = 0) -> t
         pos = sent.find(piece, lo)
         if pos >= 0:
             return pos, pos + k
+    # No contiguous piece: the content word nearest to the question word that occurs.
+    from rag.tokenization import tokenize
+
+    words = [w for w in tokenize(side) if len(w) >= 2]
+    for w in (reversed(words) if from_left else words):
+        pos = sent.find(w, lo)
+        if pos >= 0:
+            return pos, pos + len(w)
     return None
 
 
@@ -131,6 +141,10 @@ def trim(sent: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+#: Nouns after 什么 that only name the kind of answer (以什么方式 → 自由转会, not 自由转会方式).
+_RELATIVE_DATES = frozenset("近日 近期 最近 目前 年初 年底 年尾 今年 去年 明年 前年".split())
+_GENERIC_HEADS = frozenset("方式 方法 原因 时候 样子 意思 作用 目的 地方 东西 程度 情况 关系 手段 途径 理由 结果 名字 名称 "
+                           "内容 特点 特征 问题 身份 职位 职务 称号 称呼 类型 性质 形式 办法".split())
 _STRICT_UNITS = frozenset("条项家个所种位名人次台座倍年亿万元%")
 _BOUNDARY_VERBS = re.compile(
     r"(建设|打造|组建|成立|建立|设立|发布|提出|推动|支持|探索|培育|提升|形成|构建|开展|发放|出台|印发|加强|实施|"
@@ -166,7 +180,9 @@ def _persons(sent: str) -> list[tuple[int, int]]:
 def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
     t = q.qtype
     if t == "number":
-        spans = [m.span() for m in NUMBER_RE.finditer(sent) if re.search(r"\d|[一二三四五六七八九十百千]", m.group())]
+        spans = [m.span() for m in NUMBER_RE.finditer(sent) if re.search(r"\d|[一二三四五六七八九十百千两]", m.group())]
+        if q.unit:  # 多少头 → 650头 even when 头 is not a known unit
+            spans = [(a, b + len(q.unit)) if sent.startswith(q.unit, b) else (a, b) for a, b in spans]
         if q.unit in _STRICT_UNITS:
             # 多少家 asks for a count of something: a number of years is not an answer.
             spans = [s for s in spans if q.unit in sent[s[0]:s[1]]]
@@ -177,7 +193,8 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
         need = next((u for k, u in (("天", "日"), ("日", "日"), ("号", "日"), ("月", "月"), ("年", "年"))
                      if k in q.qword), "")
         if need:
-            spans = [s for s in spans if need in sent[s[0]:s[1]] or (need == "日" and "号" in sent[s[0]:s[1]])]
+            spans = [s for s in spans if (need in sent[s[0]:s[1]] or (need == "日" and "号" in sent[s[0]:s[1]]))
+                     and sent[s[0]:s[1]] not in _RELATIVE_DATES]
     elif t == "title":
         spans = [m.span() for m in TITLE_RE.finditer(sent)]
     elif t == "list":
@@ -194,8 +211,11 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
                 spans.append((pos, pos + len(w)))
             pos += len(w)
         if t == "org":
-            spans += [m.span() for m in re.finditer(r"[\u4e00-\u9fff]{2,14}?" + ORG_SUFFIX.pattern, sent)
-                      if m.group()[0] not in "多等各该其"]
+            orgs = [_strip_time(sent, *m.span())
+                    for m in re.finditer(r"[\u4e00-\u9fff]{2,14}?(?:" + ORG_SUFFIX.pattern + ")+", sent)
+                    if m.group()[0] not in "多等各该其"]
+            # A tagged fragment inside a longer organisation name is not the name.
+            spans = orgs + [sp for sp in spans if not any(o[0] <= sp[0] and sp[1] <= o[1] for o in orgs)]
     else:
         return []
     # Numbers and dates inside a 《title》 or (aside) are rarely the answer: only when nothing else is.
@@ -203,6 +223,14 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
     if t in ("number", "date"):
         spans = [sp for sp in spans if not _inside_brackets(sent, sp)] or spans
     return spans
+
+
+def _strip_time(sent: str, a: int, b: int) -> tuple[int, int]:
+    """Drop a leading time word (近日福建省… → 福建省…)."""
+    for w in sorted(_RELATIVE_DATES, key=len, reverse=True):
+        if sent.startswith(w, a) and b - a > len(w) + 1:
+            return a + len(w), b
+    return a, b
 
 
 def head_noun(q: Question) -> str:
@@ -214,20 +242,30 @@ def head_noun(q: Question) -> str:
     Returns:
         The noun, or '' when the question word is not followed by one.
     """
-    if q.qtype in ("number", "date", "person") or not q.right:
+    if q.qtype in ("number", "date", "person"):
         return ""
     from rag.tokenization import words_with_pos
 
+    if not q.right.strip(_ANCHOR_JUNK):
+        # 数据特区叫什么 / 中心是什么: the name asked for ends with the noun before 叫/是.
+        m = re.search(r"(叫做|叫|名为|称为|是|为)$", q.left)
+        if not m:
+            return ""
+        before = [(w, f) for w, f in words_with_pos(q.left[:m.start()]) if w.strip()]
+        head = before[-1][0] if before and before[-1][1].startswith(("n", "vn")) else ""
+        return head if len(head) >= 2 and head not in _GENERIC_HEADS else ""
     words = [(w, f) for w, f in words_with_pos(q.right) if w.strip()]
     nounish = ("n", "vn", "b")
     head = ""
-    if words and words[0][1].startswith(nounish):
+    if words and (words[0][1].startswith(nounish) or (words[0][1] == "a" and len(words[0][0]) >= 2)):
         head = words[0][0]
         if len(words) > 1 and words[1][1].startswith(nounish):
             head += words[1][0]
     elif len(words) > 1 and words[1][1].startswith("n") and len(words[0][0]) <= 2 \
             and not _BOUNDARY_VERBS.fullmatch(words[0][0]):
         head = words[0][0] + words[1][0]  # 治理能力, 交易平台: a verb-noun compound
+    if head in _GENERIC_HEADS:
+        return ""
     return head if len(head) >= 2 or ORG_SUFFIX.fullmatch(head or "-") else ""
 
 
@@ -273,13 +311,85 @@ def extract_span(q: Question, sent: str) -> tuple[int, int] | None:
     return (c.start, c.end) if c else None
 
 
+def _parallel_lists(sent: str) -> list[list[tuple[int, int]]]:
+    """The 、-separated lists of single words or numbers in a sentence, each as item spans."""
+    from rag.tokenization import words_with_pos
+
+    numbers = [m.span() for m in NUMBER_RE.finditer(sent) if re.search(r"\d", m.group())]
+    atoms, pos = list(numbers), 0
+    for w, _ in words_with_pos(sent):
+        if not any(a < pos + len(w) and pos < b for a, b in numbers):
+            atoms.append((pos, pos + len(w)))
+        pos += len(w)
+    atoms.sort()
+    out: list[list[tuple[int, int]]] = []
+    cur = atoms[:1]
+    k = 1
+    while k < len(atoms):
+        if sent[atoms[k][0]:atoms[k][1]] == "、" and k + 1 < len(atoms) and cur:
+            cur.append(atoms[k + 1])
+            k += 2
+            continue
+        if len(cur) >= 2:
+            out.append(cur)
+        cur = [atoms[k]]
+        k += 1
+    if len(cur) >= 2:
+        out.append(cur)
+    return [lst for lst in out if all(sent[a:b] != "、" for a, b in lst)]
+
+
+def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, int]:
+    """成都、宁夏…分别1000万元、4000万元: the item of the answer's list in the position of the
+    item of another list that the question names.
+
+    Args:
+        q: the analysed question.
+        sent: the sentence.
+        pick: the chosen span.
+
+    Returns:
+        The corresponding span, or ``pick`` unchanged.
+    """
+    lists = _parallel_lists(sent)
+    for answer_list in lists:
+        if not any(a <= pick[0] < b or pick[0] <= a < pick[1] for a, b in answer_list):
+            continue
+        for other in lists:
+            if other is answer_list or len(other) != len(answer_list):
+                continue
+            named = [i for i, (a, b) in enumerate(other) if sent[a:b] in q.text]
+            if len(named) == 1:
+                a, b = answer_list[named[0]]
+                if q.unit and sent.startswith(q.unit, b):
+                    b += len(q.unit)
+                return a, b
+    return pick
+
+
+def _left_context_start(q: Question, sent: str, a: int) -> int:
+    """Where the question's left context begins in the sentence: the earliest of its words
+    found in the 40 characters before ``a`` (a whole 《title》 counts as one word)."""
+    from rag.tokenization import tokenize
+
+    words = [m.group() for m in TITLE_RE.finditer(q.left)] + [w for w in tokenize(q.left) if len(w) >= 2]
+    starts = [i for w in words for i in [sent.rfind(w, max(0, a - 40 - len(w)), a)] if i >= 0]
+    return min(starts, default=a)
+
+
+def _has_word(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
 def best_candidate(q: Question, sent: str) -> Candidate | None:
     """Like :func:`extract_span`, saying whether the expected type was found.
 
-    Order of preference: a typed span inside the region that both question
-    contexts pin down; that region itself when it is short; the typed span
-    next to the anchor; a noun phrase ending in the question's head noun;
-    the aligned clause.
+    Order of preference: a typed span (number, date, name, 《title》, list…)
+    in or overlapping the region that the question's left and right contexts
+    pin down; that region itself when it is short and the sentence holds no
+    typed span elsewhere; the typed span nearest to the anchor (preferring
+    one that ends in the question's head noun); a noun phrase ending in the
+    head noun; the aligned clause.
 
     Args:
         q: the analysed question.
@@ -288,39 +398,57 @@ def best_candidate(q: Question, sent: str) -> Candidate | None:
     Returns:
         The candidate, or None.
     """
+    c = _best_candidate(q, sent)
+    if c is None or c.end <= c.start or not _has_word(sent[c.start:c.end]) or sent[c.start:c.end] in q.text:
+        return None
+    return c
+
+
+def _best_candidate(q: Question, sent: str) -> Candidate | None:
     a, b, has_left, has_right = align(q, sent)
     typed = _typed_matches(q, sent)
     if q.qtype == "list" and has_left:
         # A list match may have swallowed the words before the anchor (指出重点支持在智能制造、…).
         typed = [(max(s0, a), s1) if s0 < a < s1 else (s0, s1) for s0, s1 in typed]
-    typed = [sp for sp in typed if sent[sp[0]:sp[1]] not in q.text]
-    inside = [sp for sp in typed if sp[0] >= a and sp[1] <= b]
+    typed = [sp for sp in typed if sent[sp[0]:sp[1]] not in q.text and _has_word(sent[sp[0]:sp[1]])]
+    if q.qtype in ("number", "date", "title") and not typed:
+        return None  # 多少家 / 哪一年 / 《》: free text cannot be a count, a date or a title
     head = head_noun(q)
-    if has_left and has_right and head and sent[a:b].endswith(head) and len(head) < b - a <= 25:
-        s0, s1 = trim(sent, a, b)
-        if sent[s0:s1] not in q.text:
-            return Candidate(s0, s1, True)
-    if has_left and has_right:
-        if inside and q.qtype != "list":
-            return Candidate(*trim(sent, *inside[0]), True)
-        whole = [sp for sp in typed if sp[0] < b and sp[1] > a and q.qtype == "title"]
-        if whole:
-            return Candidate(*trim(sent, *whole[0]), True)
-        s0, s1 = trim(sent, a, b)
-        if 0 < s1 - s0 <= 25 and sent[s0:s1] not in q.text:
-            return Candidate(s0, s1, bool(inside) or q.qtype in ("what", "list"))
+    if head and typed:
+        # 哪所大学 → the candidate that is a 大学.
+        typed = [sp for sp in typed if sent[sp[0]:sp[1]].endswith(head)] or typed
     if q.qtype == "list" and head:
         before_head = [sp for sp in typed if sent.startswith(head, sp[1]) or sent.startswith("等" + head, sp[1])
                        or sent.startswith("等" + head, sp[1] - 1) or sent[sp[0]:sp[1]].endswith(head)]
         if before_head:
-            s0, s1 = trim(sent, *before_head[0])
-            if s1 > s0:
-                return Candidate(s0, s1, True)
+            return Candidate(*trim(sent, *before_head[0]), True)
+    if has_left and has_right:
+        s0, s1 = trim(sent, a, b)
+        crossing = [sp for sp in typed if sp[0] < s0 < sp[1] or sp[0] < s1 < sp[1]]
+        # 统筹建设[数字政府人工智能运行平台]: the region up to the head noun, unless it cuts a typed span.
+        if 2 <= s1 - s0 <= 25 and not crossing and (
+                (head and sent[s0:s1].endswith(head) and q.qtype != "number") or q.qtype == "place"):
+            return Candidate(s0, s1, True)
+        inside = [sp for sp in typed if sp[0] >= a and sp[1] <= b]
+        overlapping = [sp for sp in typed if sp[0] < b and sp[1] > a]
+        if inside and q.qtype not in ("list", "title"):
+            return Candidate(*trim(sent, *inside[0]), True)
+        if overlapping:
+            return Candidate(*trim(sent, *overlapping[0]), True)
+        if not typed and 2 <= s1 - s0 <= 25:
+            return Candidate(s0, s1, q.qtype in ("what", "list") or bool(head and sent[s0:s1].endswith(head)))
     if typed and q.qtype != "what":
         if has_left:
             after = [sp for sp in typed if sp[1] > a]
             pick = min(after, key=lambda sp: (q.qtype in ("number", "date") and _inside_brackets(sent, sp),
                                               abs(sp[0] - a), sp[0])) if after else None
+            before = [sp for sp in typed if sp[1] <= a]
+            if before and q.qtype in ("org", "person", "place"):
+                # X由谁印发 ↔ 谁印发的X: a name just before the anchor beats a distant one after it.
+                near = max(before, key=lambda sp: sp[1])
+                anchor_start = _left_context_start(q, sent, a)
+                if pick is None or 3 * max(0, anchor_start - near[1]) < pick[0] - a:
+                    pick = near
         elif has_right:
             before = [sp for sp in typed if sp[0] < b]
             pick = min(before, key=lambda sp: abs(b - sp[1])) if before else None
@@ -329,15 +457,12 @@ def best_candidate(q: Question, sent: str) -> Candidate | None:
         if pick is None:  # 谁是X: the word order of the question need not be the sentence's
             anchor = a if has_left else b
             pick = min(typed, key=lambda sp: min(abs(sp[0] - anchor), abs(sp[1] - anchor)))
-        if pick is not None:
-            if q.qtype == "list" and has_left and pick[0] < a < pick[1]:
-                pick = (a, pick[1])
-            s0, s1 = trim(sent, *pick)
-            if s1 > s0:
-                return Candidate(s0, s1, True)
-    head = _head_candidate(q, sent, a, has_left)
-    if head is not None:
-        return head
+        if q.qtype in ("number", "place", "org", "person"):
+            pick = respectively(q, sent, pick)
+        return Candidate(*trim(sent, *pick), True)
+    head_c = _head_candidate(q, sent, a, has_left)
+    if head_c is not None:
+        return head_c
     if not (has_left or has_right):
         return None
     s0, s1 = trim(sent, a, b)
@@ -345,6 +470,4 @@ def best_candidate(q: Question, sent: str) -> Candidate | None:
         s1 = _clause_end(sent, s0) if has_left else s1
         s0 = s0 if has_left else _clause_start(sent, s1)
         s0, s1 = trim(sent, s0, s1)
-    if s1 <= s0 or sent[s0:s1] in q.text:
-        return None
     return Candidate(s0, s1, False)

@@ -79,3 +79,44 @@ def test_cmrc_metric_hand_made_cases():
     assert f1_score("甲乙丙丁", ["甲丙"]) == pytest.approx(2 * 0.25 * 0.5 / 0.75)
     assert f1_score("", ["a"]) == 0.0
     assert contains_gold("答案是：1500 亿元。", ["1500亿元"])
+
+
+SENT_QUOTA = "成都、宁夏等地也宣布每年将发放总额不超过1000万元、4000万元的“算力券”支持机构使用相应资源。"
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("宁夏每年发放的算力券总额上限是多少?", "4000万元"),
+    ("成都每年发放多少算力券?", "1000万元"),
+    ("哪里宣布每年发放不超过1000万元的算力券?", "成都"),
+    ("深圳将发放多少算力券?", "1000万元"),  # no unit in the question: 算 of 算力券 is not one
+])
+def test_respectively_lists_are_aligned(question, expected):
+    span = extract_span(analyze(question), SENT_QUOTA)
+    assert span is not None and SENT_QUOTA[span[0]:span[1]] == expected
+
+
+def test_name_before_the_anchor_for_issuing_questions():
+    sent = "近日福建省人民政府办公厅印发的《福建省促进人工智能产业发展十条措施》提出,推动建立开放性行业大数据训练库。"
+    q = analyze("《福建省促进人工智能产业发展十条措施》由谁印发?")
+    assert q.qtype == "org"
+    span = extract_span(q, sent)
+    assert sent[span[0]:span[1]] == "福建省人民政府办公厅"
+
+
+def test_name_asked_with_jiao_shenme_ends_in_the_head_noun():
+    sent = "上海印发的《措施》提出,建设国家级大模型测试验证与协同创新中心,并鼓励大模型创新企业依托中心开展相关测试评估。"
+    span = extract_span(analyze("上海要建设的国家级大模型中心叫什么?"), sent)
+    assert sent[span[0]:span[1]] == "国家级大模型测试验证与协同创新中心"
+
+
+def test_confidence_features():
+    from rag.answering import places_in
+    from rag.confidence import confidence, deputy_trap
+
+    assert deputy_trap("广东省政务服务数据管理局局长是谁?", "广东省政务服务数据管理局副局长魏文涛表示。")
+    assert not deputy_trap("广东省政务服务数据管理局副局长是谁?", "数据管理局副局长魏文涛表示。")
+    assert places_in("成都、宁夏等地也宣布") == {"成都", "宁夏"}
+    assert places_in("文中哪个省份的GDP全国第一?") == set()
+    strong = confidence({"bias": 1, "overlap": 1.0, "bigram": 0.8, "typed": 1.0})
+    trap = confidence({"bias": 1, "overlap": 1.0, "bigram": 0.8, "typed": 1.0, "deputy_trap": 1.0})
+    assert 0.0 <= trap < 0.21 <= strong <= 1.0
