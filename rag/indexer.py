@@ -148,7 +148,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
                                     settings.max_sentence_chars, settings.heading_max_chars)
         timings["chunk"] += time.perf_counter() - t
         t = time.perf_counter()
-        doc_tokens = [tokenize(embedding_text(c)) for c in doc_chunks]
+        doc_tokens = [tokenize(embedding_text(c), fold=settings.fold_scripts) for c in doc_chunks]
         timings["tokenize"] += time.perf_counter() - t
         pending_rows.append((len(chunks), len(doc_chunks)))
         chunks.extend(doc_chunks)

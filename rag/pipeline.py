@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from rag import followup, scripts
 from rag.answering import Answerer
 from rag.config import Settings
+from rag.crosslingual import CrossLingualAnswerer
 from rag.documents import load_corpus
 from rag.indexer import BuildReport, Encoder, build_index, plan_update
 from rag.question import validate
@@ -42,6 +45,7 @@ class QASystem:
         self._index: StoredIndex | None = None
         self._retriever: Retriever | None = None
         self._answerer: Answerer | None = None
+        self._crosslingual: CrossLingualAnswerer | None = None
         self._docs: dict[str, Document] = {}
         self._lock = threading.Lock()
 
@@ -128,6 +132,7 @@ class QASystem:
         self._retriever = Retriever(index, self.encoder, self.settings)
         vocab, idf = index.bm25.vocab, index.bm25.idf
         self._answerer = Answerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
+        self._crosslingual = CrossLingualAnswerer(self.encoder, self.settings, vocab)
 
     @property
     def index(self) -> StoredIndex:
@@ -153,20 +158,33 @@ class QASystem:
         query = validate(query)
         self.ensure_index()
         assert self._retriever is not None
-        return self._retriever.search(query, top_k=top_k, mode=mode)
+        return self._retriever.search(query, top_k=top_k, mode=mode, keyword_query=self._keyword_query(query))
+
+    def _keyword_query(self, query: str) -> str | None:
+        """The BM25 side's text when it differs from the query: script-folded (traditional → simplified)."""
+        if not self.settings.fold_scripts:
+            return None
+        folded = scripts.to_simplified(query)
+        return folded if folded != query else None
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[str] | None = None,
             mode: str = "hybrid") -> Answer:
         """Answer a question with a verbatim span and its citations.
 
+        A follow-up (``那宁夏呢?`` after ``成都每年发放多少算力券?``) is resolved against
+        ``history`` into a self-contained question (:mod:`rag.followup`) that retrieval and
+        answering use. Traditional and simplified Chinese match each other (:mod:`rag.scripts`);
+        a question without Chinese characters is answered cross-lingually (:mod:`rag.crosslingual`).
+
         Args:
             question: the question.
             top_k: how many passages to cite (default ``settings.top_k``).
-            history: earlier questions of the same conversation (for follow-ups).
+            history: earlier questions of the same conversation, oldest first, as typed.
             mode: retrieval mode, as in :meth:`search`.
 
         Returns:
-            The answer (``answer`` None when the documents do not hold it).
+            The answer (``answer`` None when the documents do not hold it). Its ``question`` is
+            the one given; ``resolved_question`` is the rewritten follow-up, or None.
 
         Raises:
             QuestionError: empty or over-long question.
@@ -175,5 +193,45 @@ class QASystem:
         self.ensure_index()
         assert self._retriever is not None and self._answerer is not None
         top_k = top_k or self.settings.top_k
-        passages = self._retriever.search(question, top_k=max(top_k, 3), mode=mode)
-        return self._answerer.answer(question, passages, top_k=top_k)
+        # A follow-up (那宁夏呢? / 它聚焦哪些领域?) is answered as the self-contained question it stands for.
+        rewritten = followup.rewrite(question, history) if history else None
+        effective = rewritten.question if rewritten is not None and rewritten.is_followup else question
+        if scripts.is_latin_question(effective):
+            ans = self._ask_crosslingual(effective, top_k, mode)
+        else:
+            passages = self._retriever.search(effective, top_k=max(top_k, 3), mode=mode,
+                                              keyword_query=self._keyword_query(effective))
+            ans = self._answer_chinese(effective, passages, top_k)
+            if not ans.found and rewritten is not None and rewritten.kind == "pronoun":
+                # The carried words found the passages but did not let the answer through (a name
+                # outside the answer's chunk): the question as asked, over the same passages.
+                alt = self._answer_chinese(question, passages, top_k)
+                ans = alt if alt.found else ans
+        # The answer shows the user's own question; the effective one goes along for a follow-up.
+        return replace(ans, question=question, resolved_question=effective if effective != question else None)
+
+    def _answer_chinese(self, question: str, passages: Sequence[Passage], top_k: int) -> Answer:
+        """Answer a Chinese question from its passages, in whichever script it and the documents are written.
+
+        Keywords were matched script-folded (traditional → simplified, both in the index and in the
+        query). The answer step works on a simplified view of the passages that has the same length
+        as the original text, with the simplified question; the answer and the citations are then
+        taken from the original text at the same offsets.
+        """
+        assert self._answerer is not None
+        if not self.settings.fold_scripts:
+            return self._answerer.answer(question, passages, top_k=top_k)
+        view, originals = scripts.folded_view(passages)
+        ans = self._answerer.answer(scripts.fold_question(question), view, top_k=top_k)
+        return scripts.restore_answer(ans, originals) if originals else ans
+
+    def _ask_crosslingual(self, question: str, top_k: int, mode: str) -> Answer:
+        """Answer a question without Chinese characters (English): dense retrieval plus the names
+        it spells in pinyin, then the best sentence's typed span (:mod:`rag.crosslingual`)."""
+        assert self._retriever is not None and self._crosslingual is not None
+        keywords = self._crosslingual.keyword_query(question)
+        if mode == "hybrid" and not keywords:
+            mode = "dense"  # English words match nothing in a Chinese index: keywords would only add noise
+        passages = self._retriever.search(question, top_k=max(top_k, 3), mode=mode,
+                                          keyword_query=keywords or None)
+        return self._crosslingual.answer(question, passages, top_k=top_k)

@@ -51,29 +51,36 @@ def is_content_token(tok: str) -> bool:
     return bool(tok.strip()) and bool(_WORD.search(tok)) and tok not in STOPWORDS
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, fold: bool = False) -> list[str]:
     """Keyword tokens of a text, in order, with repeats.
 
     Args:
         text: any text.
+        fold: fold traditional Chinese to simplified first (:func:`rag.scripts.to_simplified`),
+            so that both scripts give the same tokens.
 
     Returns:
         Lower-cased content tokens.
     """
+    if fold:
+        from rag.scripts import to_simplified
+
+        text = to_simplified(text)
     jieba = _jieba()
     return [t for t in (w.strip().lower() for w in jieba.cut_for_search(text)) if is_content_token(t)]
 
 
-def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
+def tokenize_many(texts: Iterable[str], fold: bool = False) -> list[list[str]]:
     """Tokenize several texts.
 
     Args:
         texts: the texts.
+        fold: as in :func:`tokenize`.
 
     Returns:
         One token list per text.
     """
-    return [tokenize(t) for t in texts]
+    return [tokenize(t, fold) for t in texts]
 
 
 def words_with_pos(text: str) -> list[tuple[str, str]]:

@@ -111,6 +111,8 @@ class Answer:
     #: index into ``citations`` of the passage holding the answer
     cited_rank: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: the self-contained question used for a follow-up (``那宁夏呢?`` → ``宁夏每年…?``); None otherwise
+    resolved_question: str | None = None
 
     @property
     def found(self) -> bool:
@@ -135,4 +137,6 @@ class Answer:
         out["answer_span"] = asdict(self.answer_span) if self.answer_span else None
         out["sentence_span"] = asdict(self.sentence_span) if self.sentence_span else None
         out["citations"] = [asdict(c) for c in self.citations]
+        if self.resolved_question is not None:
+            out["resolved_question"] = self.resolved_question
         return out
