@@ -23,12 +23,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.question import Question
+from rag.question import Question, copula_parts
 
 _ANCHOR_JUNK = "？?!！。.，, “”\"'：:"
 _CLAUSE_END = "，,。；;！!？?：:\n"
 _EDGE_JUNK = "的了是为将在对于把被和与及并也要从由向给等：:，,、 “”\"'（）()"
-_FUNCTION_PREFIX = ("包括", "主要是", "就是", "即", "是", "为", "有", "在", "对", "将", "了", "的")
+_FUNCTION_PREFIX = ("又名", "又称", "亦称", "又译为", "又译", "又叫做", "又叫", "俗称", "简称", "包括", "主要是", "就是", "即", "是", "为", "有", "在", "对", "将", "了", "的")
 
 _UNITS = (r"万亿元|亿元|万元|千元|元|亿|万|%|％|个百分点|倍|年|个月|月|日|天|小时|分钟|秒|周|岁|世纪|条|项|家|个|所|种|类"
           r"|位|名|人|次|台|座|层|步|头|只|匹|场|届|部|首|本|张|辆|架|艘|枚|间|支|队|期|批|轮|集|季|代|号线|号|站|区|县"
@@ -98,6 +98,12 @@ def align(q: Question, sent: str) -> tuple[int, int, bool, bool]:
                 break
     else:
         right = None
+        if left:
+            # X（学名：…），Z: an alias or dates in brackets right after X are not what is asked.
+            while br := _BRACKET_AT.match(sent, start):
+                start = br.end()
+            if start < len(sent) and sent[start] in "，,":
+                start += 1
         end = _clause_end(sent, start) if left else len(sent)
     if not left and right:
         start = _clause_start(sent, end)
@@ -145,6 +151,7 @@ def trim(sent: str, start: int, end: int) -> tuple[int, int]:
 _RELATIVE_DATES = frozenset("近日 近期 最近 目前 年初 年底 年尾 今年 去年 明年 前年".split())
 _GENERIC_HEADS = frozenset("方式 方法 原因 时候 样子 意思 作用 目的 地方 东西 程度 情况 关系 手段 途径 理由 结果 名字 名称 "
                            "内容 特点 特征 问题 身份 职位 职务 称号 称呼 类型 性质 形式 办法".split())
+_KIND_WORDS = frozenset("类型 种类 性质 样 类 形式 风格 级别 身份".split())
 _STRICT_UNITS = frozenset("条项家个所种位名人次台座倍年亿万元%")
 _BOUNDARY_VERBS = re.compile(
     r"(建设|打造|组建|成立|建立|设立|发布|提出|推动|支持|探索|培育|提升|形成|构建|开展|发放|出台|印发|加强|实施|"
@@ -225,6 +232,34 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: Verbs after which a sentence names a location: X位于[…].
+_LOCATED = re.compile(r"(位于|坐落于|坐落在|地处|设于|设在|座落于|分布于|分布在|产于|原产于|生活在|栖息于|栖息在)$")
+
+
+def _place_phrase(sent: str, pick: tuple[int, int], anchor: int) -> tuple[int, int]:
+    """位于冰岛西南部法赫萨湾东南岸: a place right after the anchor is the start of the whole
+    location (country, region, street, number), which runs to the end of its clause.
+
+    Args:
+        sent: the sentence.
+        pick: the place name found.
+        anchor: where the question's left context ends in the sentence.
+
+    Returns:
+        The widened span, or ``pick`` when it does not open a short clause after the anchor.
+    """
+    s0, _ = trim(sent, anchor, pick[1])
+    if s0 != pick[0]:
+        return pick
+    if pick[1] >= len(sent) or sent[pick[1]] in _CLAUSE_END:
+        return pick
+    end = _clause_end(sent, pick[1])
+    # 浙江省嘉兴市海盐县的一个镇 / 瑞典是…: the location stops where a description of the thing starts.
+    stop = re.compile(r"的?一[个条片座所种处间家]|[是为﹐]").search(sent, pick[1], end)
+    end = stop.start() if stop else end
+    return (pick[0], end) if end - pick[0] <= 30 else pick
+
+
 def _strip_time(sent: str, a: int, b: int) -> tuple[int, int]:
     """Drop a leading time word (近日福建省… → 福建省…)."""
     for w in sorted(_RELATIVE_DATES, key=len, reverse=True):
@@ -255,6 +290,8 @@ def head_noun(q: Question) -> str:
         head = before[-1][0] if before and before[-1][1].startswith(("n", "vn")) else ""
         return head if len(head) >= 2 and head not in _GENERIC_HEADS else ""
     words = [(w, f) for w, f in words_with_pos(q.right) if w.strip()]
+    if len(words) > 2 and words[0][0] in _KIND_WORDS and words[1][0] == "的":
+        words = words[2:]  # 什么类型的企业: the answer is an 企业, 类型 only says how it is asked
     nounish = ("n", "vn", "b")
     head = ""
     if words and (words[0][1].startswith(nounish) or (words[0][1] == "a" and len(words[0][0]) >= 2)):
@@ -405,6 +442,13 @@ def best_candidate(q: Question, sent: str) -> Candidate | None:
 
 
 def _best_candidate(q: Question, sent: str) -> Candidate | None:
+    if q.qtype == "why":
+        c = _why_candidate(sent)
+        if c is not None:
+            return c
+    c = _copula_candidate(q, sent)
+    if c is not None:
+        return c
     a, b, has_left, has_right = align(q, sent)
     typed = _typed_matches(q, sent)
     if q.qtype == "list" and has_left:
@@ -437,6 +481,11 @@ def _best_candidate(q: Question, sent: str) -> Candidate | None:
             return Candidate(*trim(sent, *overlapping[0]), True)
         if not typed and 2 <= s1 - s0 <= 25:
             return Candidate(s0, s1, q.qtype in ("what", "list") or bool(head and sent[s0:s1].endswith(head)))
+    if q.qtype == "place" and has_left and not has_right and _LOCATED.search(q.left) \
+            and not re.search(r"国|省|市|城|县|州", q.qword):
+        s0, s1 = trim(sent, a, b)
+        if 2 <= s1 - s0 <= 25:
+            return Candidate(s0, s1, True)  # 位于[埼玉县埼玉市南区七丁目]: the whole location
     if typed and q.qtype != "what":
         if has_left:
             after = [sp for sp in typed if sp[1] > a]
@@ -459,6 +508,8 @@ def _best_candidate(q: Question, sent: str) -> Candidate | None:
             pick = min(typed, key=lambda sp: min(abs(sp[0] - anchor), abs(sp[1] - anchor)))
         if q.qtype in ("number", "place", "org", "person"):
             pick = respectively(q, sent, pick)
+        if q.qtype == "place" and has_left and not has_right and not re.search(r"国|省|市|城|县|州", q.qword):
+            pick = _place_phrase(sent, pick, a)  # 哪个国家 asks for one name, 哪里 for the location
         return Candidate(*trim(sent, *pick), True)
     head_c = _head_candidate(q, sent, a, has_left)
     if head_c is not None:
@@ -471,3 +522,104 @@ def _best_candidate(q: Question, sent: str) -> Candidate | None:
         s0 = s0 if has_left else _clause_start(sent, s1)
         s0, s1 = trim(sent, s0, s1)
     return Candidate(s0, s1, False)
+
+
+#: Words that introduce a cause (因为X, 由于X, 因X而Y) and a consequence (X，所以Y).
+_CAUSE = re.compile(r"因为|由于|(?<![原起基诱死主成])因(?![此而素果子为])|基于")
+_RESULT = re.compile(r"所以|因此|因而|于是|从而|导致|致使|以致|而(?:得名|闻名|成名|著称|出名)|为由|所致")
+
+
+def _why_candidate(sent: str) -> Candidate | None:
+    """为什么: the clause after 因为 / 由于 / 因, else the clause before 所以 / 因此 / 于是.
+
+    Args:
+        sent: the sentence text.
+
+    Returns:
+        The cause, or None when the sentence states none.
+    """
+    for m in _CAUSE.finditer(sent):
+        end = _clause_end(sent, m.end())
+        # 因X而Y / 因X才Y: the cause stops where the consequence starts.
+        cut = re.search(r"(?<=..)(?:而|才|被迫)", sent[m.end():end])
+        s0, s1 = trim(sent, m.end(), m.end() + cut.start() if cut else end)
+        if s1 - s0 >= 2 and _has_word(sent[s0:s1]):
+            return Candidate(s0, s1, True)
+    for m in _RESULT.finditer(sent):
+        end = m.start()
+        start = _clause_start(sent, end)
+        if start == end and end > 0:
+            start = _clause_start(sent, end - 1)  # X，所以Y: the clause before the comma
+        s0, s1 = trim(sent, start, end)
+        if s1 - s0 >= 2 and _has_word(sent[s0:s1]):
+            return Candidate(s0, s1, True)
+    return None
+
+
+#: What may stand between an attribute or a topic and its value: 风格为Z, 字Z, X是Z, X（…），Z.
+_VALUE_LEAD = re.compile(r"(?:主要|一般|通常|均|都)?(?:是|为|乃|即|叫做|叫|称作|称为|：|:)")
+_TOPIC_LEAD = re.compile(r"(?:[，,]|是|为|乃|係)+")
+_NAME_ATTRS = re.compile(r"名|称|拼音|英文|原文|写法|读音")
+_BRACKET_AT = re.compile(r"\s*(?:（[^）]*）|\([^)]*\))")
+#: Clauses after ``X（…），`` that give a name, an origin or a birth, not what X is (本名王宏文, 籍贯吉林).
+_ASIDE_CLAUSE = re.compile(r"(?:又|亦|或|也|另)?(?:称|名|译|作|叫)|本名|原名|简称|全称|学名|英文|英语|日文|日语|拉丁|"
+                           r"籍贯|出生|生于|字|号|小名|昵称|绰号|别名|俗名|俗称|旧称|曾用名|祖籍|[^，,]{1,8}人[，,]|"
+                           r"[\d零〇一二三四五六七八九十]+年")
+
+
+def _name_core(sent: str, start: int, end: int) -> tuple[int, int]:
+    """The name inside a description of a person: 曾任总编辑的「William」朱嘉伟 → 「William」朱嘉伟,
+    张姚宏影女士为董事长 → 张姚宏影."""
+    last_de = sent.rfind("的", start, end)
+    if start <= last_de < end - 2:
+        start = last_de + 1
+    m = re.compile(r"女士|先生|教授|博士|[为是，,]").search(sent, start + 2, end)
+    return trim(sent, start, m.start() if m else end)
+
+
+def _copula_candidate(q: Question, sent: str) -> Candidate | None:
+    """X的Y是什么 / X是什么: the value after ``Y为`` / ``，Y``, else the predicate of a sentence
+    that opens with X (``X（…），Z`` or ``X是Z``).
+
+    Args:
+        q: the analysed question.
+        sent: the sentence text.
+
+    Returns:
+        The value, or None when the question is no copula question or the sentence states no value.
+    """
+    parts = copula_parts(q)
+    if parts is None:
+        return None
+    topic, attr = parts
+    for key in dict.fromkeys(k for k in (attr, attr[-2:]) if k):
+        for m in re.finditer(re.escape(key), sent):
+            lead = _VALUE_LEAD.match(sent, m.end())
+            # A bare attribute only counts where a clause starts: ，字允明 (not 职业生涯).
+            if not lead and m.start() and sent[m.start() - 1] not in "，,；;（(其":
+                continue
+            start = lead.end() if lead else m.end()
+            s0, s1 = trim(sent, start, _clause_end(sent, start))
+            if q.qtype == "person":
+                s0, s1 = _name_core(sent, s0, s1)
+            if 1 <= s1 - s0 <= 40 and _has_word(sent[s0:s1]) and sent[s0:s1] not in q.text:
+                return Candidate(s0, s1, True)
+    if q.qtype not in ("what", "why"):
+        return None  # X是谁 / X在哪里: what follows X describes X, it is no name or place
+    pos = sent.find(topic) if len(topic) >= 2 else -1
+    if pos < 0 or sent[_clause_start(sent, pos):pos].strip("“「『《 "):
+        return None
+    j = pos + len(topic)
+    while not _NAME_ATTRS.search(attr) and (br := _BRACKET_AT.match(sent, j)):
+        j = br.end()  # an alias or the dates in brackets are not what X is
+    lead = _TOPIC_LEAD.match(sent, j)
+    if not lead:
+        return None
+    start = lead.end()
+    if not _NAME_ATTRS.search(attr):
+        while _ASIDE_CLAUSE.match(sent, start) and _clause_end(sent, start) < len(sent) - 1:
+            start = _clause_end(sent, start) + 1
+    s0, s1 = trim(sent, start, _clause_end(sent, start))
+    if s1 - s0 >= 2 and _has_word(sent[s0:s1]) and sent[s0:s1] not in q.text:
+        return Candidate(s0, s1, True)
+    return None

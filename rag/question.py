@@ -21,6 +21,9 @@ QType = str
 
 # Order matters: the first pattern that matches fixes the type.
 _QWORDS: list[tuple[str, QType]] = [
+    # 作为什么样的 / 称为什么: 为 belongs to the verb there.
+    (r"(?:是|就是)?(?:因为|由于)什么|(?<![作成称认以视名改更封任选立列定拜分译化变转升降设奉尊推])为什么(?!样)"
+     r"|为何|何故|因何|什么原因|何原因", "why"),
     (r"什么时候|何时|哪一年|哪年|哪个月|几月|几号|哪一天|哪天|什么时间|多久|多长时间|几年|何年", "date"),
     (r"哪位|哪个人|是谁|谁", "person"),
     (r"多少|几[个条项家所种类点大倍十百千万亿方]?|多大|多高|多长|多远|多快|比例|百分之几", "number"),
@@ -49,7 +52,7 @@ class Question:
     """A parsed question."""
 
     text: str
-    qtype: QType          # number, date, person, place, org, title, list, what
+    qtype: QType          # number, date, person, place, org, title, list, why, what
     qword: str            # the question word found ('' when none)
     left: str             # text before the question word
     right: str            # text after it (trailing punctuation removed)
@@ -115,6 +118,8 @@ def _refine(qtype: QType, qword: str, left: str, right: str) -> QType:
             return "place"
     if qword in ("哪些", "哪几"):
         return "list"
+    if qtype == "what" and re.search(r"(原因|理由|缘故|缘由)(主要|究竟|到底)?(是|为)$", left) and not right.strip(_STRIP):
+        return "why"  # X的原因是什么 asks 为什么X
     if qtype in ("what", "list"):
         if (_TITLE_HINT.search(right[:6]) or re.search(r"(全称|名称|名字|标题|题目)(是|为|叫)?$", left)
                 or (re.search(r"(叫|称为|名为)$", left) and _TITLE_HINT.search(left[-8:]))) \
@@ -125,3 +130,43 @@ def _refine(qtype: QType, qword: str, left: str, right: str) -> QType:
         if qtype == "list" or _LIST_HINT.search(around):
             return "list"
     return qtype
+
+
+#: 是 / 为 / 叫 … ending the left context of a 什么 question: X(的Y)是什么.
+_COPULA_END = re.compile(r"(?:主要|分别|究竟|到底|具体|最初|原来|原先|一般|通常)?"
+                         r"(?:是|为|叫做|叫|称为|被称为|名为|指的是|指|属于|乃)$")
+#: Words after 什么 that only ask for more (是什么样的, 是什么呢).
+_TRAILERS = re.compile(r"(?:样的?|呢|呀|啊|吗|的)?")
+
+
+def copula_parts(q: Question) -> tuple[str, str] | None:
+    """The topic and the attribute of a copula question.
+
+    ``X的Y是什么`` → ``(X, Y)``; ``X是什么`` → ``(X, "")``; ``X是什么Y`` → ``(X, Y)``
+    (Y a short noun such as 职业). Wikipedia-style text states these as
+    ``X（…），Z`` / ``X是Z`` or ``Y为Z``, so the answer follows X or Y.
+
+    Args:
+        q: the analysed question.
+
+    Returns:
+        ``(topic, attribute)``, or None when the question is not of that form.
+    """
+    if q.qword not in ("什么", "啥", "什么样", "什么样的", "是谁", "谁", "哪里", "哪儿", "什么地方"):
+        return None
+    left = q.left + "是" if q.qword == "是谁" else q.left  # X的母亲是谁: 是 went with the question word
+    m = _COPULA_END.search(left)
+    if not m or m.start() < 2:
+        return None
+    subject = left[:m.start()].strip(_STRIP)
+    right = q.right.strip(_STRIP)
+    if _TRAILERS.fullmatch(right):
+        right = ""
+    if right and (len(right) > 4 or "的" in right):
+        return None  # X是什么理论的创始人: not a plain attribute
+    if right:
+        return subject, right
+    topic, _, attr = subject.rpartition("的")
+    if topic and 1 <= len(attr) <= 8:
+        return topic, attr
+    return subject, ""

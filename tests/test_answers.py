@@ -120,3 +120,52 @@ def test_confidence_features():
     strong = confidence({"bias": 1, "overlap": 1.0, "bigram": 0.8, "typed": 1.0})
     trap = confidence({"bias": 1, "overlap": 1.0, "bigram": 0.8, "typed": 1.0, "deputy_trap": 1.0})
     assert 0.0 <= trap < 0.21 <= strong <= 1.0
+
+
+@pytest.mark.parametrize("question,qtype", [
+    ("司马晏为什么被抓?", "why"),
+    ("赵鹏没有出场的原因是什么?", "why"),
+    ("AI大模型作为什么样的产品技术从年初火到年尾?", "what"),
+    ("李思摩被册封为什么官职?", "what"),
+])
+def test_why_questions(question, qtype):
+    assert analyze(question).qtype == qtype
+
+
+@pytest.mark.parametrize("question,sentence,expected", [
+    ("他为什么没有出场?", "不过由于伤病困扰,他在2014下半赛季并没有得到出场机会。", "伤病困扰"),
+    ("该站为什么叫安贞门站?", "该站因地处安贞门旧址附近而得名。", "地处安贞门旧址附近"),
+    ("司马晏为什么没被杀害?", "傅祗在朝堂正色力争,于是群官都劝谏。", "傅祗在朝堂正色力争"),
+])
+def test_why_answers_are_the_cause(question, sentence, expected):
+    span = extract_span(analyze(question), sentence)
+    assert span is not None and sentence[span[0]:span[1]] == expected
+
+
+@pytest.mark.parametrize("question,sentence,expected", [
+    # The predicate of the sentence that introduces X, past its bracketed aside and alias clause.
+    ("赵鹏的职业是什么?", "赵鹏(),中国足球运动员,司职后卫。", "中国足球运动员"),
+    ("班杰是什么职业?", "班杰(),本名王宏文,台湾男演员兼模特儿。", "台湾男演员兼模特儿"),
+    # The value after the attribute the question names.
+    ("Stam1na的主要音乐风格是什么?", "Stam1na是芬兰的一支金属乐队,其主要音乐风格为前卫金属,同时受死亡金属影响。", "前卫金属"),
+    ("王处直的字是什么?", "王处直(),字允明,京兆万年人。", "允明"),
+    ("日月光集团的创办人是谁?", "日月光集团的创办人为张姚宏影女士。", "张姚宏影"),
+])
+def test_copula_questions(question, sentence, expected):
+    span = extract_span(analyze(question), sentence)
+    assert span is not None and sentence[span[0]:span[1]] == expected
+
+
+def test_copula_parts():
+    from rag.question import copula_parts
+
+    assert copula_parts(analyze("赵鹏的职业是什么?")) == ("赵鹏", "职业")
+    assert copula_parts(analyze("徐晓飞是什么职业?")) == ("徐晓飞", "职业")
+    assert copula_parts(analyze("朱载圳的母亲是谁?")) == ("朱载圳", "母亲")
+    assert copula_parts(analyze("湖北人工智能产业规模到2025年要超过多少?")) is None
+
+
+def test_location_runs_to_the_end_of_its_clause():
+    sent = "河北省文物研究所位于石家庄市建华南大街82号,是河北省文物局直属单位。"
+    span = extract_span(analyze("河北省文物研究所位于什么地方?"), sent)
+    assert sent[span[0]:span[1]] == "石家庄市建华南大街82号"
