@@ -173,7 +173,11 @@ class Answerer:
         q_tokens = tokenize(question)
         scored = self.sentences(q, q_tokens, passages)
         best, cand = None, None
-        if q.qtype == "title":
+        if not q.qword and scored:
+            # A keyword query or a bare 那宁夏呢? names no gap to fill: the best sentence answers it.
+            best = scored[0]
+            cand = Candidate(*trim(best.text, 0, len(best.text)), typed=False, whole=True)
+        elif q.qtype == "title":
             best, cand = self._best_title(q, scored)
         for s in scored[:3] if best is None else ():
             c = best_candidate(q, s.text)

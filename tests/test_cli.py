@@ -149,3 +149,14 @@ def test_console_script_runs_as_a_subprocess(workdir):
     proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "", "--corpus", str(corpus), "--index", str(index)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_bare_follow_up_without_history_returns_a_sentence_not_a_fragment(workdir, capsys, article_text):
+    code, out, _ = run(["ask", "那宁夏呢?", "--json", *dirs(workdir)], capsys)
+    obj = json.loads(out)
+    assert code == 0
+    if obj["answer"] is not None:  # the whole best sentence, never a cut-off fragment
+        s = obj["sentence_span"]
+        assert (obj["answer_span"]["start"], obj["answer_span"]["end"]) == (s["start"], s["end"])
+        assert "宁夏" in obj["answer"]
+    check_offsets(obj, article_text)
