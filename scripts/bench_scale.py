@@ -1,0 +1,412 @@
+"""Retrieval at scale: build time, memory, query latency and Recall@5 from ~1k to 100k chunks.
+
+The corpus is the pooled chunks of the three public sets (CMRC 2018 dev, DRCD
+dev, XQuAD zh: about 6.5k real chunks, embedded once by ``rag eval`` and read
+from its cached indexes). Embedding 100k chunks on a 2-core CPU would take
+hours, so larger corpora add *synthetic copies* of real chunks:
+
+* dense: a copy keeps the corpus-mean direction of its source and gets Gaussian
+  noise on the rest (the residual), renormalised, so that it is as close to its
+  source as a real nearest neighbour is (median cosine of a chunk to the nearest
+  chunk of another paragraph) and as far from everything else as real chunks are
+  from each other (e5 vectors share a strong common direction: isotropic noise
+  would push every copy away from every query and test nothing);
+* keyword: the source's BM25 tokens with 30% of them replaced by tokens drawn
+  from the pooled token frequencies.
+
+Smaller corpora are subsets of whole paragraphs. The questions are a seeded
+sample of the real questions whose paragraph is in the corpus. Every size runs
+in its own process (clean peak RSS) and measures: BM25 / flat / HNSW build
+time and memory, the latency of ``Retriever.search`` (dense search + BM25 +
+fusion, the query vector precomputed) and of the FAISS search alone, flat
+against HNSW, Recall@5 (a chunk of the gold paragraph in the top 5; "by source"
+also counts copies of it), and the share of flat's top 30 that HNSW finds.
+The cost of embedding a query is measured separately, with the real model.
+
+    python scripts/bench_scale.py --json docs/bench/scale.json     # sizes 1k,10k,30k,50k,100k
+    python scripts/bench_scale.py --sizes 1000,10000 --questions 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from rag import dense  # noqa: E402
+from rag.bm25 import BM25  # noqa: E402
+from rag.config import INDEX_FORMAT_VERSION, Settings  # noqa: E402
+from rag.config import default_cache_dir  # noqa: E402
+from rag.evaluate import (BenchQA, EmbeddingCache, default_index_dir, ensure_bench_index, machine_info,  # noqa: E402
+                          percentile)
+from rag.retrieval import Retriever  # noqa: E402
+from rag.squad import KNOWN_SETS, load_squad, resolve  # noqa: E402
+from rag.store import Manifest, StoredIndex  # noqa: E402
+from rag.types import Chunk  # noqa: E402
+
+SETS = ("cmrc", "drcd", "xquad")
+TOKEN_REPLACE = 0.3
+ANN_DEPTH = 30          # the retrievers' candidate depth (Settings.candidates)
+
+
+def rss_mb() -> float:
+    """Current resident set size in MiB."""
+    with open("/proc/self/status", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb() -> float:
+    """Peak resident set size of this process in MiB (VmHWM: unlike ru_maxrss, not inherited over fork)."""
+    with open("/proc/self/status", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- parent: the pool
+
+def prepare(work: Path, args: argparse.Namespace) -> dict:
+    """Load (or build) the three cached indexes, pool them, embed the sampled questions."""
+    from rag.embeddings import Embedder
+
+    settings = Settings()
+    enc = Embedder(settings.model, settings.query_prompt, settings.passage_prompt, settings.embed_batch_size)
+    root = Path(args.cache) if args.cache else default_cache_dir() / "bench"
+    cached = EmbeddingCache(enc, root / "embeddings")
+    rng = random.Random(args.seed)
+    chunks, vectors, questions, sets = [], [], [], {}
+    for name in SETS:
+        sset = load_squad(resolve(name, args.data))
+        index_dir = default_index_dir(sset, settings, enc.name, root)
+        qa = BenchQA(sset.documents(), index_dir, settings, cached)
+        t = time.perf_counter()
+        ensure_bench_index(qa, index_dir, sys.stderr.isatty(), cached)
+        ix = qa.index
+        sets[sset.name] = {"paragraphs": len(sset.paragraphs), "chunks": len(ix.chunks),
+                           "load_s": round(time.perf_counter() - t, 2)}
+        for c, toks in zip(ix.chunks, ix.tokens):
+            chunks.append({"id": c.chunk_id, "doc": c.doc, "start": c.start, "end": c.end, "text": c.text,
+                           "heading": c.heading, "tokens": toks})
+        vectors.append(ix.vectors)
+        questions += [{"id": q.qid, "question": q.question, "doc": q.doc, "set": sset.name} for q in sset.questions]
+        print(f"bench_scale: {sset.name}: {len(ix.chunks)} chunks", file=sys.stderr)
+    V = np.concatenate(vectors).astype(np.float32)
+    rng.shuffle(questions)
+    questions = questions[:args.pool_questions]
+    # Query vectors: batch-embedded once (the per-query cost is measured below, alone).
+    texts = [q["question"] for q in questions]
+    t = time.perf_counter()
+    Q = enc.encode_queries(texts)
+    batch_s = time.perf_counter() - t
+    # One query at a time, as `ask` does; with 1 and with 2 torch threads (on a shared 2-core
+    # machine, 2 threads wait on each other whenever another process holds a core).
+    import torch
+
+    threads0 = torch.get_num_threads()
+    by_threads = {}
+    for th in sorted({1, max(1, min(2, os.cpu_count() or 1)), threads0}):
+        torch.set_num_threads(th)
+        for q in texts[:3]:
+            enc.encode_queries([q])
+        lat = []
+        for q in texts[:args.embed_samples]:
+            t = time.perf_counter()
+            enc.encode_queries([q])
+            lat.append((time.perf_counter() - t) * 1000)
+        by_threads[str(th)] = {"p50": statistics.median(lat), "p95": percentile(lat, 95)}
+    torch.set_num_threads(threads0)
+    np.save(work / "vectors.npy", V)
+    np.save(work / "queries.npy", Q.astype(np.float32))
+    with open(work / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(c, ensure_ascii=False) + "\n")
+    (work / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    return {"sets": sets, "real_chunks": len(chunks), "questions_pooled": len(questions),
+            "torch_threads": threads0,
+            "query_embedding_ms_p50": by_threads[str(threads0)]["p50"],
+            "query_embedding_ms_p95": by_threads[str(threads0)]["p95"],
+            "query_embedding_ms_by_threads": by_threads,
+            "query_embedding_batch_ms_per_query": 1000 * batch_s / max(1, len(texts)),
+            "embed_samples": min(args.embed_samples, len(texts)), "load_avg": list(os.getloadavg())}
+
+
+# --------------------------------------------------------------------------- child: one size
+
+class LookupEncoder:
+    """Hands the retriever precomputed query vectors (so that search latency excludes the model)."""
+
+    def __init__(self, table: dict[str, np.ndarray], dim: int):
+        self.table, self._dim = table, dim
+
+    name = "precomputed"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode_queries(self, texts):
+        return np.stack([self.table[t] for t in texts])
+
+    def encode_passages(self, texts, show_progress=False):  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+def make_copies(V: np.ndarray, src: np.ndarray, target_cos: float, rng: np.random.Generator) -> np.ndarray:
+    """Perturbed copies of rows ``src`` of ``V`` (see the module docstring)."""
+    mu = V.mean(axis=0)
+    mu_n2 = float(mu @ mu)
+    base = V[src]
+    resid = base - mu
+    rnorm = np.linalg.norm(resid, axis=1, keepdims=True)
+    # cos(copy, source) = (|mu|^2 + mu.r + |r|^2 cos(theta)) approximately; solve for the residual angle.
+    r2 = float(np.mean(rnorm ** 2))
+    cos_theta = float(np.clip((target_cos - mu_n2 - float(np.mean(resid @ mu))) / max(r2, 1e-9), -1, 1))
+    tau = float(np.sqrt(max(1.0 / max(cos_theta, 1e-3) ** 2 - 1.0, 0.0)))
+    g = rng.standard_normal(base.shape).astype(np.float32)
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    new_r = resid + tau * rnorm * g
+    new_r *= rnorm / np.linalg.norm(new_r, axis=1, keepdims=True)
+    out = mu + new_r
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out.astype(np.float32)
+
+
+def nn_cos_median(V: np.ndarray, docs: list[str], sample: int, rng: np.random.Generator) -> float:
+    """Median cosine of a chunk to its nearest chunk from another paragraph."""
+    idx = rng.choice(len(V), size=min(sample, len(V)), replace=False)
+    S = V[idx] @ V.T
+    d = np.asarray(docs)
+    S[d[idx][:, None] == d[None, :]] = -1
+    return float(np.median(S.max(axis=1)))
+
+
+def timed(fn, *a, **k):
+    t = time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t
+
+
+def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    rows = [json.loads(line) for line in (work / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    Vreal = np.load(work / "vectors.npy")
+    Q = np.load(work / "queries.npy")
+    questions = json.loads((work / "questions.json").read_text(encoding="utf-8"))
+    real = len(rows)
+    docs_real = [r["doc"] for r in rows]
+    out: dict = {"size": size}
+
+    if size <= real:
+        # A subset of whole paragraphs (seeded order).
+        order = list(dict.fromkeys(docs_real))
+        random.Random(seed).shuffle(order)
+        by_doc: dict[str, list[int]] = {}
+        for i, d in enumerate(docs_real):
+            by_doc.setdefault(d, []).append(i)
+        take: list[int] = []
+        for d in order:
+            if len(take) >= size:
+                break
+            take += by_doc[d]
+        sel = np.array(sorted(take))
+        V = Vreal[sel]
+        toks = [rows[i]["tokens"] for i in sel]
+        chunks = [Chunk(rows[i]["id"], rows[i]["doc"], rows[i]["start"], rows[i]["end"], rows[i]["text"],
+                        rows[i]["heading"]) for i in sel]
+        source_doc = [c.doc for c in chunks]
+        out["synthetic"] = 0
+    else:
+        n_copy = size - real
+        src = np.arange(n_copy) % real
+        rng.shuffle(src)
+        target = nn_cos_median(Vreal, docs_real, 1000, rng)
+        copies = make_copies(Vreal, src, target, rng)
+        V = np.concatenate([Vreal, copies])
+        # keyword copies: 30% of the tokens replaced by draws from the pooled token frequencies
+        vocab: dict[str, int] = {}
+        flat = []
+        for r in rows:
+            for t in r["tokens"]:
+                flat.append(vocab.setdefault(t, len(vocab)))
+        inv = list(vocab)
+        flat_a = np.asarray(flat)
+        toks = [r["tokens"] for r in rows]
+        for s in src:
+            base = rows[s]["tokens"]
+            mask = rng.random(len(base)) < TOKEN_REPLACE
+            draws = flat_a[rng.integers(0, len(flat_a), size=int(mask.sum()))]
+            it = iter(draws)
+            toks.append([inv[next(it)] if m else t for t, m in zip(base, mask)])
+        chunks = [Chunk(r["id"], r["doc"], r["start"], r["end"], r["text"], r["heading"]) for r in rows]
+        chunks += [Chunk(f"copy/{j}#0", f"copy/{j}", 0, len(rows[s]["text"]), rows[s]["text"])
+                   for j, s in enumerate(src)]
+        source_doc = docs_real + [docs_real[s] for s in src]
+        sample = rng.choice(n_copy, size=min(2000, n_copy), replace=False)
+        out["synthetic"] = n_copy
+        out["copy_target_cos"] = round(target, 4)
+        out["copy_to_source_cos"] = round(float(np.mean(np.sum(copies[sample] * Vreal[src[sample]], axis=1))), 4)
+        other = rng.integers(0, real, size=len(sample))
+        out["copy_to_random_real_cos"] = round(float(np.mean(np.sum(copies[sample] * Vreal[other], axis=1))), 4)
+        out["real_random_pair_cos"] = round(float(np.mean(np.sum(Vreal[sample % real] * Vreal[other], axis=1))), 4)
+    n = len(chunks)
+    out["chunks"] = n
+    in_corpus = set(c.doc for c in chunks)
+    qs = [(i, q) for i, q in enumerate(questions) if q["doc"] in in_corpus]
+    random.Random(seed + 1).shuffle(qs)
+    qs = qs[:n_questions]
+    out["questions"] = len(qs)
+    del rows
+
+    settings = Settings()
+    rss0 = rss_mb()
+    out["rss_base_mb"] = round(rss0, 1)
+    bm25, s = timed(BM25.build, toks, settings.bm25_k1, settings.bm25_b)
+    out["bm25_build_s"] = round(s, 3)
+    out["bm25_mb"] = round((bm25.indptr.nbytes + bm25.doc_ids.nbytes + bm25.tfs.nbytes + bm25.doc_len.nbytes) / 2**20, 1)
+    rss1 = rss_mb()
+    out["bm25_rss_delta_mb"] = round(rss1 - rss0, 1)
+    flat_ix, s = timed(dense.build_faiss, V, n + 1)          # exact
+    out["flat_build_s"] = round(s, 3)
+    out["flat_mb"] = round(V.nbytes / 2**20, 1)
+    rss2 = rss_mb()
+    out["flat_rss_delta_mb"] = round(rss2 - rss1, 1)
+    hnsw_ix, s = timed(dense.build_faiss, V, 0)               # HNSW, the project's M / efConstruction / efSearch
+    out["hnsw_build_s"] = round(s, 3)
+    import faiss
+
+    out["hnsw_mb"] = round(len(faiss.serialize_index(hnsw_ix)) / 2**20, 1)
+    out["rss_after_build_mb"] = round(rss_mb(), 1)
+    out["hnsw_params"] = {"M": dense.HNSW_M, "efConstruction": dense.HNSW_EF_CONSTRUCTION,
+                          "efSearch": dense.HNSW_EF_SEARCH}
+
+    table = {questions[i]["question"]: Q[i] for i, _ in qs}
+    enc = LookupEncoder(table, V.shape[1])
+    manifest = Manifest(INDEX_FORMAT_VERSION, "precomputed", V.shape[1], {})
+
+    fold = bool(getattr(settings, "fold_scripts", False))
+
+    def keyword_query(q: str) -> str | None:
+        """As QASystem does: the keyword side is script-folded when the index is."""
+        if not fold:
+            return None
+        from rag.scripts import to_simplified
+
+        f = to_simplified(q)
+        return f if f != q else None
+
+    def measure(ix, modes):
+        res = {}
+        stored = StoredIndex(manifest, chunks, toks, V, ix, bm25)
+        r = Retriever(stored, enc, settings)
+        for q in [q for _, q in qs[:5]]:                  # warm-up
+            r.search(q["question"], top_k=5, mode="hybrid", keyword_query=keyword_query(q["question"]))
+        for mode in modes:
+            lat, hit, hit_src = [], 0, 0
+            for _, q in qs:
+                t = time.perf_counter()
+                ps = r.search(q["question"], top_k=5, mode=mode, keyword_query=keyword_query(q["question"]))
+                lat.append((time.perf_counter() - t) * 1000)
+                hit += any(p.chunk.doc == q["doc"] for p in ps)
+                rows_hit = [int(p.chunk.chunk_id.split("#")[0].split("/")[1]) if p.chunk.doc.startswith("copy/")
+                            else None for p in ps]
+                hit_src += any(p.chunk.doc == q["doc"] or (j is not None and source_doc[real + j] == q["doc"])
+                               for p, j in zip(ps, rows_hit))
+            k = max(1, len(qs))
+            res[mode] = {"recall@5": hit / k, "recall@5_by_source": hit_src / k,
+                         "search_ms_p50": statistics.median(lat), "search_ms_p95": percentile(lat, 95)}
+        return res
+
+    out["flat"] = measure(flat_ix, ("hybrid", "dense", "bm25"))
+    out["hnsw"] = measure(hnsw_ix, ("hybrid", "dense"))
+    # FAISS alone, and how much of flat's candidate list HNSW finds.
+    lat_f, lat_h, overlap = [], [], []
+    for i, _ in qs:
+        t = time.perf_counter()
+        fi, _ = dense.search(flat_ix, Q[i], ANN_DEPTH)
+        lat_f.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        hi, _ = dense.search(hnsw_ix, Q[i], ANN_DEPTH)
+        lat_h.append((time.perf_counter() - t) * 1000)
+        overlap.append(len(set(fi.tolist()) & set(hi.tolist())) / max(1, len(fi)))
+    out["faiss_flat_ms_p50"] = statistics.median(lat_f)
+    out["faiss_hnsw_ms_p50"] = statistics.median(lat_h)
+    out["faiss_flat_ms_p95"] = percentile(lat_f, 95)
+    out["faiss_hnsw_ms_p95"] = percentile(lat_h, 95)
+    out[f"hnsw_recall_of_flat_top{ANN_DEPTH}"] = statistics.fmean(overlap) if overlap else float("nan")
+    out["peak_rss_mb"] = round(peak_mb(), 1)
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000,10000,30000,50000,100000", help="corpus sizes in chunks")
+    ap.add_argument("--questions", type=int, default=300, help="questions per size")
+    ap.add_argument("--pool-questions", type=int, default=2000,
+                    help="questions sampled from the three sets and embedded (each size uses those it can)")
+    ap.add_argument("--embed-samples", type=int, default=100, help="questions embedded one by one for the timing")
+    ap.add_argument("--data", default=None, help="benchmark data directory (default <repo>/../shared/bench)")
+    ap.add_argument("--cache", default=None, help="root of rag eval's cached indexes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_size(Path(args.child), args.size, args.questions, args.seed)))
+        return
+    for name in SETS:
+        if not resolve(name, args.data).is_file():
+            sys.exit(f"bench_scale: {KNOWN_SETS[name]} not found under the data directory; pass --data")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        work = Path(tmp)
+        result = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(),
+                  "token_replace": TOKEN_REPLACE, "pool": prepare(work, args), "sizes": []}
+        print(f"bench_scale: pool of {result['pool']['real_chunks']} real chunks; query embedding "
+              f"p50 {result['pool']['query_embedding_ms_p50']:.1f} ms", file=sys.stderr)
+        for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+            t = time.perf_counter()
+            cp = subprocess.run([sys.executable, __file__, "--child", str(work), "--size", str(size),
+                                 "--questions", str(args.questions), "--seed", str(args.seed)],
+                                capture_output=True, text=True)
+            if cp.returncode != 0:
+                sys.exit(f"bench_scale: size {size} failed:\n{cp.stderr[-3000:]}")
+            row = json.loads(cp.stdout.strip().splitlines()[-1])
+            row["wall_s"] = round(time.perf_counter() - t, 1)
+            result["sizes"].append(row)
+            print(f"bench_scale: {row['chunks']} chunks: hybrid R@5 flat {row['flat']['hybrid']['recall@5']:.3f} "
+                  f"hnsw {row['hnsw']['hybrid']['recall@5']:.3f}; search p50 flat "
+                  f"{row['flat']['hybrid']['search_ms_p50']:.1f} ms hnsw {row['hnsw']['hybrid']['search_ms_p50']:.1f} ms;"
+                  f" HNSW build {row['hnsw_build_s']:.1f}s; peak RSS {row['peak_rss_mb']:.0f} MiB "
+                  f"({row['wall_s']:.0f}s)", file=sys.stderr)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
