@@ -44,13 +44,14 @@ class ScoredSentence:
     overlap: float
 
 
-def overlap_score(q_tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
+def overlap_score(q_tokens: Sequence[str], text: str, idf: dict[str, float], top: float | None = None) -> float:
     """IDF-weighted share of the question's words found in ``text``.
 
     Args:
         q_tokens: the question's content tokens.
         text: a sentence.
         idf: weights by token (missing → the largest weight).
+        top: the largest weight, when the caller already knows it (it is the slow part).
 
     Returns:
         A value in [0, 1].
@@ -58,7 +59,8 @@ def overlap_score(q_tokens: Sequence[str], text: str, idf: dict[str, float]) -> 
     uniq = set(q_tokens)
     if not uniq:
         return 0.0
-    top = max(idf.values(), default=1.0)
+    if top is None:
+        top = max(idf.values(), default=1.0)
     total = sum(idf.get(t, top) for t in uniq)
     hit = sum(idf.get(t, top) for t in uniq if t in text)
     return hit / total if total else 0.0
@@ -129,6 +131,7 @@ class Answerer:
     def __init__(self, settings: Settings | None = None, idf: dict[str, float] | None = None):
         self.settings = settings or Settings()
         self.idf = idf or {}
+        self._top_idf = max(self.idf.values(), default=1.0)
 
     def sentences(self, question: Question, q_tokens: Sequence[str],
                   passages: Sequence[Passage]) -> list[ScoredSentence]:
@@ -152,7 +155,7 @@ class Answerer:
                     continue
                 seen.add((c.doc, start))
                 text = c.text[s.start:s.end]
-                ov = overlap_score(q_tokens, text, self.idf)
+                ov = overlap_score(q_tokens, text, self.idf, self._top_idf)
                 score = 0.6 * ov + 0.3 * bigram_share(question.text, text) + 0.1 / p.rank
                 out.append(ScoredSentence(p, start, end, text, score, ov))
         out.sort(key=lambda s: -s.score)
