@@ -125,6 +125,21 @@ def _place_conflict(question: str, near: str) -> bool:
     return not (asked & here) and bool(here - asked)
 
 
+def cite_first(first: Passage, passages: Sequence[Passage]) -> tuple[Citation, ...]:
+    """Citations with the passage that holds the answer first, the rest in retrieval order.
+
+    Args:
+        first: the passage the answer comes from.
+        passages: the passages to cite, best first.
+
+    Returns:
+        As many citations as ``passages`` (at least one), ranked from 1.
+    """
+    ordered = [first] + [p for p in passages if p.chunk.chunk_id != first.chunk.chunk_id]
+    return tuple(Citation(**{**Citation.from_passage(p).__dict__, "rank": i + 1})
+                 for i, p in enumerate(ordered[:len(passages) or 1]))
+
+
 class Answerer:
     """Turns a question and its retrieved passages into an answer."""
 
@@ -199,9 +214,7 @@ class Answerer:
         feats = self._features(question, q, q_tokens, best, cand, passages)
         conf = confidence(feats)
         # The passage that holds the answer is cited first; the rest keep retrieval order.
-        ordered = [best.passage] + [p for p in citations_src if p.chunk.chunk_id != best.passage.chunk.chunk_id]
-        citations = tuple(Citation.from_passage(p) for p in ordered[:len(citations_src) or 1])
-        citations = tuple(Citation(**{**c.__dict__, "rank": i + 1}) for i, c in enumerate(citations))
+        citations = cite_first(best.passage, citations_src)
         if conf < self.settings.min_confidence:
             return Answer(question, None, round(conf, 4), None, citations,
                           extra={"withheld": best.text[cand.start:cand.end], "features": feats})

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answering import cite_first
 from rag.config import Settings
 from rag.extraction import DATE_RE, LIST_RE, NUMBER_RE, ORG_SUFFIX, TITLE_RE, trim
 from rag.sentences import split_sentences
@@ -326,9 +327,7 @@ class CrossLingualAnswerer:
         if span is None:
             span = trim(best.text, 0, len(best.text))
         conf = self._confidence(best, scored, names, typed=qtype != "what" and span != trim(best.text, 0, len(best.text)))
-        ordered = [best.passage] + [p for p in citations_src if p.chunk.chunk_id != best.passage.chunk.chunk_id]
-        citations = tuple(Citation(**{**Citation.from_passage(p).__dict__, "rank": i + 1})
-                          for i, p in enumerate(ordered[:len(citations_src) or 1]))
+        citations = cite_first(best.passage, citations_src)
         if conf < self.settings.min_confidence:
             return Answer(question, None, round(conf, 4), None, citations,
                           extra={"withheld": best.text[span[0]:span[1]], "crosslingual": True})
