@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None, help="passages to return")
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
 
-    for name, module in (("serve", "rag.serve"), ("eval", "rag.evaluate")):
+    for name, module in (("serve", "rag.serve"), ("eval", "rag.evaluate"), ("train-reader", "rag.reader.command")):
         try:
             mod = __import__(module, fromlist=["add_parser"])
         except ImportError:
@@ -201,11 +201,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="rag: %(levelname)s: %(message)s" if args.verbose else "rag: %(message)s")
     from rag.embeddings import ModelLoadError
+    from rag.reader.model import ReaderWeightsError
 
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:
         return handler(args, out)
-    except (UserError, QuestionError, CorpusError, ModelLoadError) as exc:
+    except (UserError, QuestionError, CorpusError, ModelLoadError, ReaderWeightsError) as exc:
         print(f"rag: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

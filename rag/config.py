@@ -77,6 +77,17 @@ class Settings:
     # --- answering ---
     min_confidence: float = 0.21    # below this the answer is withheld (未找到); scripts/fit_confidence.py
 
+    # --- trained reader (rag/reading.py) ---
+    reader: str = field(default_factory=lambda: os.environ.get("RAG_READER", "auto"))
+    #   "auto": the shipped reader when its weights are installed, else the rules; "off": rules only;
+    #   or a path to other reader weights
+    reader_passages: int = 3        # top passages the reader reads
+    reader_retrieval_weight: float = 2.0   # logits added per unit of a passage's fused retrieval score
+    reader_margin_center: float = 0.0      # span-over-no-answer margin that gives confidence 0.5
+    reader_margin_scale: float = 2.0
+    reader_name_penalty: float = 0.3       # confidence factor when a name of the question is not near
+    reader_min_confidence: float = 0.5     # below this the reader's answer is withheld
+
     def with_overrides(self, **kwargs: Any) -> "Settings":
         """Copy with some fields changed; ``None`` values are ignored.
 

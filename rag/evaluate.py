@@ -526,7 +526,8 @@ def _ask(fn: Callable[[], Answer]) -> Answer | None:
 def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None, index_dir: Path | str | None = None,
              modes: Sequence[str] = MODES, limit: int | None = None, oracle: bool = True,
              cache_dir: Path | str | None = None, embed_cache: Path | str | None = None,
-             show_progress: bool = False, progress: Callable[[str], None] | None = None) -> EvalResult:
+             show_progress: bool = False, progress: Callable[[str], None] | None = None,
+             compare_rules: bool = True, abstention: int = 0) -> EvalResult:
     """Index every paragraph of a set, ask its questions, and measure.
 
     Args:
@@ -541,6 +542,10 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
         embed_cache: folder of an :class:`EmbeddingCache` (passage vectors by text), or None.
         show_progress: progress bar while embedding.
         progress: called with a short line now and then.
+        compare_rules: when the trained reader answers, also run the rule-based extractor on
+            the same passages (rows ``<mode>:rules`` and ``oracle:rules``).
+        abstention: ask the first N questions also without their own paragraph and report the
+            declining curve (:mod:`rag.abstention`); 0 skips it.
 
     Returns:
         The result.
@@ -560,72 +565,121 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     index_info = ensure_bench_index(qa, index_dir, show_progress, cache)
     say(f"{sset.name}: {index_info['chunks']} chunks ({'reused' if index_info['reused'] else 'built'})")
 
+    # With the trained reader active, the rule-based extractor answers the same questions from
+    # the same passages in the same run (rows "<mode>:rules"), so the two compare under one load.
+    systems: list[tuple[str, BenchQA]] = [("", qa)]
+    if compare_rules and qa.uses_reader():
+        systems.append((":rules", BenchQA(sset.documents(), index_dir, replace(settings, reader="off"), memo)))
+        systems[1][1].ensure_index()
+    keys = [mode + suffix for mode in modes for suffix, _ in systems]
+
     questions: list[Question] = list(sset.questions[:limit] if limit else sset.questions)
     details = [{"id": q.qid, "question": q.question, "golds": list(q.answers), "doc": q.doc} for q in questions]
     predictions: dict[str, str] = {}
-    ranks: dict[str, list[int | None]] = {m: [] for m in modes}
-    answers: dict[str, list[tuple[str | None, Sequence[str]]]] = {m: [] for m in modes}
-    lat: dict[str, list[float]] = {m: [] for m in modes}
+    ranks: dict[str, list[int | None]] = {k: [] for k in keys}
+    answers: dict[str, list[tuple[str | None, Sequence[str]]]] = {k: [] for k in keys}
+    lat: dict[str, list[float]] = {k: [] for k in keys}
+    rms: dict[str, list[float]] = {}   # the reader's own time, where it read
     load_before = _loadavg()
     # Warm-up (untimed): the first questions pay for lazy loading (jieba's POS model, torch kernels).
     for q in questions[:WARMUP]:
         for mode in modes:
-            _ask(lambda: qa.ask(q.question, mode=mode))
+            for _, system in systems:
+                _ask(lambda: system.ask(q.question, mode=mode))
     t_loop = time.perf_counter()
     # The modes take turns on each question, so that a busy machine slows them alike.
     for n, (q, d) in enumerate(zip(questions, details)):
         for mode in modes:
-            t = time.perf_counter()
-            ans = _ask(lambda: qa.ask(q.question, mode=mode))
-            ms = (time.perf_counter() - t) * 1000
             with memo.reuse():
                 passages = _ask(lambda: qa.search(q.question, top_k=MRR_DEPTH, mode=mode)) or []
             rank = gold_rank(passages, q.doc)
-            text = ans.answer if ans is not None else None
-            lat[mode].append(ms)
-            ranks[mode].append(rank)
-            answers[mode].append((text, q.answers))
-            d[mode] = {"answer": text, "rank": rank, "f1": round(f1_score(text, q.answers), 4),
-                       "em": exact_match(text, q.answers), "ms": round(ms, 2),
-                       "confidence": ans.confidence if ans is not None else None}
-            if mode == modes[0]:
-                predictions[q.qid] = text or ""
+            for suffix, system in systems:
+                key = mode + suffix
+                t = time.perf_counter()
+                ans = _ask(lambda: system.ask(q.question, mode=mode))
+                ms = (time.perf_counter() - t) * 1000
+                text = ans.answer if ans is not None else None
+                lat[key].append(ms)
+                ranks[key].append(rank)
+                answers[key].append((text, q.answers))
+                d[key] = {"answer": text, "rank": rank, "f1": round(f1_score(text, q.answers), 4),
+                          "em": exact_match(text, q.answers), "ms": round(ms, 2),
+                          "confidence": ans.confidence if ans is not None else None}
+                reader_ms = ((ans.extra.get("reader") or {}).get("ms") if ans is not None else None)
+                if reader_ms is not None:
+                    d[key]["reader_ms"] = reader_ms
+                    rms.setdefault(key, []).append(reader_ms)
+                if key == keys[0]:
+                    predictions[q.qid] = text or ""
         if (n + 1) % 250 == 0:
             say(f"{sset.name}: {n + 1}/{len(questions)} questions")
     loop_s = time.perf_counter() - t_loop
     rows: dict[str, dict[str, Any]] = {}
-    for mode in modes:
-        rows[mode] = row = {**retrieval_figures(ranks[mode]), **answer_figures(answers[mode]),
-                            "latency_ms_p50": statistics.median(lat[mode]) if lat[mode] else float("nan"),
-                            "latency_ms_p95": percentile(lat[mode], 95),
-                            "latency_ms_mean": statistics.fmean(lat[mode]) if lat[mode] else float("nan")}
-        say(f"{sset.name} {mode}: R@5 {row['recall@5']:.3f}  F1 {row['f1']:.1f}  EM {row['em']:.1f}  "
+    for key in keys:
+        rows[key] = row = {**retrieval_figures(ranks[key]), **answer_figures(answers[key]),
+                           "latency_ms_p50": statistics.median(lat[key]) if lat[key] else float("nan"),
+                           "latency_ms_p95": percentile(lat[key], 95),
+                           "latency_ms_mean": statistics.fmean(lat[key]) if lat[key] else float("nan")}
+        if rms.get(key):
+            row["reader_ms_p50"] = statistics.median(rms[key])
+            row["reader_ms_p95"] = percentile(rms[key], 95)
+        say(f"{sset.name} {key}: R@5 {row['recall@5']:.3f}  F1 {row['f1']:.1f}  EM {row['em']:.1f}  "
             f"p50 {row['latency_ms_p50']:.1f} ms")
 
-    oracle_row = None
+    oracle_rows: dict[str, dict[str, Any]] = {}
     if oracle:
-        t_mode = time.perf_counter()
         missing = [q.question for q in questions if q.question not in memo.vectors]
         if missing:
             vecs = encoder.encode_queries(missing)
             memo.vectors.update(zip(missing, vecs))
-        o_answers: list[tuple[str | None, Sequence[str]]] = []
-        o_lat: list[float] = []
-        with qa.fixed_passages() as fixed:
-            for q, d in zip(questions, details):
-                fixed.passages = [oracle_passage(qa, q.doc, memo.vectors.get(q.question))]
-                t = time.perf_counter()
-                ans = _ask(lambda: qa.ask(q.question))
-                o_lat.append((time.perf_counter() - t) * 1000)
-                text = ans.answer if ans is not None else None
-                o_answers.append((text, q.answers))
-                d["oracle"] = {"answer": text, "f1": round(f1_score(text, q.answers), 4),
-                               "em": exact_match(text, q.answers)}
-                if not modes:
-                    predictions[q.qid] = text or ""
-        oracle_row = {**answer_figures(o_answers), "answer_ms_p50": statistics.median(o_lat) if o_lat else float("nan"),
-                      "seconds": round(time.perf_counter() - t_mode, 2)}
-        say(f"{sset.name} oracle: F1 {oracle_row['f1']:.1f}  EM {oracle_row['em']:.1f}")
+        for suffix, system in systems:
+            key = "oracle" + suffix
+            t_mode = time.perf_counter()
+            o_answers: list[tuple[str | None, Sequence[str]]] = []
+            o_lat: list[float] = []
+            with system.fixed_passages() as fixed:
+                for q, d in zip(questions, details):
+                    fixed.passages = [oracle_passage(system, q.doc, memo.vectors.get(q.question))]
+                    t = time.perf_counter()
+                    ans = _ask(lambda: system.ask(q.question))
+                    o_lat.append((time.perf_counter() - t) * 1000)
+                    text = ans.answer if ans is not None else None
+                    o_answers.append((text, q.answers))
+                    d[key] = {"answer": text, "f1": round(f1_score(text, q.answers), 4),
+                              "em": exact_match(text, q.answers)}
+                    if not modes and not suffix:
+                        predictions[q.qid] = text or ""
+            oracle_rows[key] = row = {**answer_figures(o_answers),
+                                      "answer_ms_p50": statistics.median(o_lat) if o_lat else float("nan"),
+                                      "seconds": round(time.perf_counter() - t_mode, 2)}
+            say(f"{sset.name} {key}: F1 {row['f1']:.1f}  EM {row['em']:.1f}")
+
+    abstention_rows: dict[str, dict[str, Any]] = {}
+    if abstention:
+        from rag.abstention import REMOVAL_DEPTH, curve, default_thresholds, operating_point, run_trials
+
+        asked = questions[:abstention]
+        for suffix, system in systems:
+            never = BenchQA(sset.documents(), index_dir,
+                            replace(system.settings, min_confidence=0.0, reader_min_confidence=0.0), memo)
+            t_mode = time.perf_counter()
+            with never.fixed_passages() as fixed:
+                def ask_from(question: str, passages: list[Passage]) -> Answer | None:
+                    fixed.passages = passages
+                    return _ask(lambda: never.ask(question))
+
+                def ranking(question: str) -> list[Passage]:
+                    with memo.reuse():
+                        return _ask(lambda: qa.search(question, top_k=REMOVAL_DEPTH)) or []
+
+                trials = run_trials(ask_from, ranking, asked, settings.top_k)
+            points = curve(trials, default_thresholds(trials))
+            in_use = (system.settings.reader_min_confidence if system.uses_reader()
+                      else system.settings.min_confidence)
+            abstention_rows["abstention" + suffix] = {
+                "questions": len(asked), "curve": points, "best": operating_point(points),
+                "current": curve(trials, [in_use])[0], "seconds": round(time.perf_counter() - t_mode, 2)}
+            say(f"{sset.name} abstention{suffix}: best {abstention_rows['abstention' + suffix]['best']}")
 
     summary = {
         "set": sset.name, "file": sset.path, "sha256": sset.sha256,
@@ -633,8 +687,11 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
         "limit": limit, "model": encoder.name, "settings": {**settings.index_params(), "top_k": settings.top_k,
                                                              "candidates": settings.candidates,
                                                              "fusion": settings.fusion,
-                                                             "min_confidence": settings.min_confidence},
-        "index": index_info, "modes": rows, "oracle": oracle_row, "questions_seconds": round(loop_s, 2),
+                                                             "min_confidence": settings.min_confidence,
+                                                             "reader": settings.reader,
+                                                             "reader_min_confidence": settings.reader_min_confidence},
+        "index": index_info, "modes": rows, "oracle": oracle_rows.get("oracle"),
+        "oracle_rows": oracle_rows, "reader": qa.reader_info(), "abstention": abstention_rows, "questions_seconds": round(loop_s, 2),
         "load_avg": {"before": load_before, "after": _loadavg()},
         "peak_rss_mb": round(peak_rss_mb(), 1), "seconds": round(time.perf_counter() - t_start, 2),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(), "code": code_version(),
@@ -659,16 +716,23 @@ def format_summary(s: dict[str, Any]) -> str:
     lines = [f"{s['set']}: {s['paragraphs']} paragraphs -> {ix['chunks']} chunks ({ix['dense_index']}, {how}"
              + (f"; embedding {rate:.1f} chunks/s" if rate else "") + f"); {s['questions']} of "
              f"{s['questions_total']} questions",
-             f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'EM':>6} {'F1':>6} {'declined':>9} "
+             f"{'mode':<14} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'EM':>6} {'F1':>6} {'declined':>9} "
              f"{'p50 ms':>7} {'p95 ms':>7}"]
     for mode, r in s["modes"].items():
-        lines.append(f"{mode:<8} {r['recall@1']:>6.3f} {r['recall@5']:>6.3f} {r['mrr@10']:>7.3f} {r['em']:>6.1f} "
+        lines.append(f"{mode:<14} {r['recall@1']:>6.3f} {r['recall@5']:>6.3f} {r['mrr@10']:>7.3f} {r['em']:>6.1f} "
                      f"{r['f1']:>6.1f} {r['declined']:>4} {100 * r['declined_share']:>3.0f}% "
-                     f"{r['latency_ms_p50']:>7.1f} {r['latency_ms_p95']:>7.1f}")
-    o = s.get("oracle")
-    if o:
-        lines.append(f"{'oracle':<8} {'-':>6} {'-':>6} {'-':>7} {o['em']:>6.1f} {o['f1']:>6.1f} "
-                     f"{o['declined']:>4} {100 * o['declined_share']:>3.0f}% {'-':>7} {'-':>7}   (gold paragraph only)")
+                     f"{r['latency_ms_p50']:>7.1f} {r['latency_ms_p95']:>7.1f}"
+                     + (f"   reader alone p50 {r['reader_ms_p50']:.1f} ms" if "reader_ms_p50" in r else ""))
+    for name, o in (s.get("oracle_rows") or ({"oracle": s["oracle"]} if s.get("oracle") else {})).items():
+        lines.append(f"{name:<14} {'-':>6} {'-':>6} {'-':>7} {o['em']:>6.1f} {o['f1']:>6.1f} "
+                     f"{o['declined']:>4} {100 * o['declined_share']:>3.0f}% {o['answer_ms_p50']:>7.1f} {'-':>7}"
+                     "   (gold paragraph only)")
+    for name, a in (s.get("abstention") or {}).items():
+        for label, pt in (("in use", a["current"]), ("best", a["best"])):
+            lines.append(f"{name:<14} {label:<7} threshold {pt['threshold']:.3f}: declining precision "
+                         f"{pt['precision']:.3f} recall {pt['recall']:.3f}; own paragraph answered "
+                         f"{100 * pt['answered_own']:.1f}%, F1 {pt['own_f1']:.1f}; mixed score {pt['mixed_score']:.3f}"
+                         f"  ({a['questions']} questions x2)")
     lines.append(f"peak RSS {s['peak_rss_mb']:.0f} MiB; {s['seconds']:.0f}s in all")
     return "\n".join(lines)
 
@@ -732,6 +796,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--details", metavar="FILE", help="write one JSON line per question (answers, ranks, scores)")
     p.add_argument("--modes", default=",".join(MODES), help="retrieval modes, comma-separated (default: all three)")
     p.add_argument("--no-oracle", dest="oracle", action="store_false", help="skip the gold-paragraph row")
+    p.add_argument("--no-rules", dest="compare_rules", action="store_false",
+                   help="with the trained reader, skip the rule-based rows")
+    p.add_argument("--abstention", type=int, default=0, metavar="N",
+                   help="also ask the first N questions without their own paragraph: declining curve")
     p.add_argument("--index", default=None, help="index directory (default: a cache folder keyed by file + settings)")
     p.add_argument("--cache", default=None, help="root of the cached indexes (default: ~/.cache/rag-zh/bench)")
     p.add_argument("--no-embed-cache", dest="embed_cache", action="store_false",
@@ -783,7 +851,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     result = run_eval(sset, encoder, settings, index_dir=args.index, modes=modes, limit=args.limit,
                       oracle=args.oracle, cache_dir=cache_root,
                       embed_cache=cache_root / "embeddings" if args.embed_cache else None,
-                      show_progress=interactive, progress=say)
+                      show_progress=interactive, progress=say, compare_rules=args.compare_rules,
+                      abstention=args.abstention)
     if args.predictions:
         Path(args.predictions).write_text(json.dumps(result.predictions, ensure_ascii=False, indent=1) + "\n",
                                           encoding="utf-8")

@@ -26,6 +26,7 @@ from rag.crosslingual import CrossLingualAnswerer
 from rag.documents import load_corpus
 from rag.indexer import BuildReport, Encoder, build_index, plan_update
 from rag.question import validate
+from rag.reading import ReaderAnswerer
 from rag.retrieval import Retriever
 from rag.store import IndexStore, StoredIndex
 from rag.types import Answer, Document, Passage
@@ -44,7 +45,7 @@ class QASystem:
         self._encoder = encoder
         self._index: StoredIndex | None = None
         self._retriever: Retriever | None = None
-        self._answerer: Answerer | None = None
+        self._answerer: Answerer | ReaderAnswerer | None = None
         self._crosslingual: CrossLingualAnswerer | None = None
         self._docs: dict[str, Document] = {}
         self._lock = threading.Lock()
@@ -131,8 +132,44 @@ class QASystem:
         self._index = index
         self._retriever = Retriever(index, self.encoder, self.settings)
         vocab, idf = index.bm25.vocab, index.bm25.idf
-        self._answerer = Answerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
+        rules = Answerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
+        reader = self._reader()
+        self._answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
         self._crosslingual = CrossLingualAnswerer(self.encoder, self.settings, vocab)
+
+    def _reader(self) -> object | None:
+        """The trained reader the settings ask for, or None for the rules alone.
+
+        ``auto`` uses the shipped weights when they are installed; a path that does not
+        hold reader weights is an error, not a silent fallback.
+        """
+        from rag.reader.reader import DEFAULT_WEIGHTS, load_cached
+
+        spec = self.settings.reader
+        if spec == "off":
+            return None
+        path = DEFAULT_WEIGHTS if spec == "auto" else Path(spec)
+        if spec == "auto" and not path.is_file():
+            log.info("no reader weights at %s: answering with the rules", path)
+            return None
+        return load_cached(str(path))
+
+    def uses_reader(self) -> bool:
+        """Whether answers come from the trained reader (else from the rules alone)."""
+        self.ensure_index()
+        return isinstance(self._answerer, ReaderAnswerer)
+
+    def reader_info(self) -> dict | None:
+        """Which reader answers: its weights file and training metadata, or None (rules)."""
+        if not self.uses_reader():
+            return None
+        from rag.reader.model import read_meta
+        from rag.reader.reader import DEFAULT_WEIGHTS
+
+        path = DEFAULT_WEIGHTS if self.settings.reader == "auto" else Path(self.settings.reader)
+        meta = read_meta(path)
+        return {"weights": str(path), "epoch": meta.get("epoch"), "dev": meta.get("dev"),
+                "config": meta.get("config")}
 
     @property
     def index(self) -> StoredIndex:

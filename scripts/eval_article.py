@@ -6,7 +6,10 @@ CMRC F1/EM, how many unanswerable questions were declined and how many
 answerable ones were answered, and the median/p95 latency per question with the
 model loaded. Run from the repository root:
 
-    python scripts/eval_article.py [--json] [--variants]
+    python scripts/eval_article.py [--json] [--variants] [--reader off|auto|PATH] [--compare-rules]
+
+``--compare-rules`` also answers every question with the rule-based extractor
+alone (``reader=off``), in the same run, one system after the other.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -83,16 +87,34 @@ def main() -> None:
     ap.add_argument("--failures", action="store_true", help="list the questions answered wrongly")
     ap.add_argument("--chunk-chars", type=int, default=None, help="override the chunk size")
     ap.add_argument("--fusion", choices=("mix", "rrf"), default=None, help="override the fusion")
+    ap.add_argument("--reader", default=None, help="auto (shipped weights), off (rules only) or a weights file")
+    ap.add_argument("--compare-rules", action="store_true", help="also run the rules alone, same run")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a Settings field (repeatable)")
     args = ap.parse_args()
     questions = load_questions(Path(args.questions))
+    from rag.evaluate import apply_overrides
+
+    settings = apply_overrides(Settings().with_overrides(chunk_chars=args.chunk_chars, fusion=args.fusion,
+                                                         reader=args.reader), args.overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        qa = QASystem(args.corpus, Path(tmp) / "index",
-                      Settings().with_overrides(chunk_chars=args.chunk_chars, fusion=args.fusion))
+        qa = QASystem(args.corpus, Path(tmp) / "index", settings)
         t = time.perf_counter()
         report = qa.build()
         build_s = time.perf_counter() - t
         qa.ask("预热 warm-up")  # first call pays for lazy loading
-        results = [evaluate(qa, questions, m) for m in (("hybrid", "dense", "bm25") if args.variants else ("hybrid",))]
+        systems = [("", qa)]
+        if args.compare_rules and qa.uses_reader():
+            rules = QASystem(args.corpus, Path(tmp) / "index", replace(settings, reader="off"), encoder=qa.encoder)
+            rules.ask("预热 warm-up")
+            systems.append((":rules", rules))
+        modes = ("hybrid", "dense", "bm25") if args.variants else ("hybrid",)
+        results = []
+        for m in modes:
+            for suffix, system in systems:
+                r = evaluate(system, questions, m)
+                r["mode"] = m + suffix
+                results.append(r)
     for r in results:
         r["index_build_s"] = round(build_s, 2)
         r["chunks"] = report.chunks
@@ -100,7 +122,7 @@ def main() -> None:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
     for r in results:
-        print(f"[{r['mode']}, fusion={qa.settings.fusion}, chunk_chars={qa.settings.chunk_chars}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
+        print(f"[{r['mode']}, reader={qa.settings.reader}, fusion={qa.settings.fusion}, chunk_chars={qa.settings.chunk_chars}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
               f"{r['chunks']} chunks, index build {r['index_build_s']}s (model load included)")
         print(f"  retrieval Recall@1 {r['recall@1']:.3f}  Recall@5 {r['recall@5']:.3f}")
         print(f"  answer contains gold {r['answer_contains_gold']:.3f}  (and first citation too: "

@@ -17,6 +17,8 @@ from rag.question import QuestionError, analyze, validate
     ("北京市哪个部门出台了人工智能算力券实施方案?", "org"),
     ("文中哪个省份的GDP已连续34年全国第一?", "place"),
     ("王海峰认为人工智能已进入什么阶段?", "what"),
+    ("算力券实施方案覆盖哪几年?", "date"),          # years, not a list of things
+    ("哪几个城市发放算力券?", "list"),
 ])
 def test_question_types(question, qtype):
     assert analyze(question).qtype == qtype

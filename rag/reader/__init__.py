@@ -1,0 +1,10 @@
+"""The trained span reader: windows → logits → spans, its network, data and training.
+
+Import :class:`Reader` from here; torch and transformers load only when a
+reader is built.
+"""
+
+from rag.reader.decoding import SpanScore
+from rag.reader.reader import DEFAULT_WEIGHTS, Reader
+
+__all__ = ["DEFAULT_WEIGHTS", "Reader", "SpanScore"]

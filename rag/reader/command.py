@@ -1,0 +1,73 @@
+"""``rag train-reader``: fine-tune the span reader from the command line.
+
+    rag train-reader --out runs/reader            # DRCD (folded) + XQuAD, 3 epochs, seed 13
+    rag train-reader --out runs/reader            # again: resumes from runs/reader/checkpoint.pt
+    rag train-reader --out runs/reader --install  # then ship the best epoch as the default reader
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``rag train-reader``.
+
+    Args:
+        subparsers: the ``add_subparsers()`` object of the ``rag`` parser.
+    """
+    from rag.reader.train import TrainConfig
+
+    d = TrainConfig()
+    p = subparsers.add_parser("train-reader", help="fine-tune the span reader (DRCD + XQuAD, never CMRC)",
+                              description="训练抽取式阅读器 / train the extractive reader")
+    p.add_argument("--out", required=True, help="run directory (checkpoint, per-epoch weights, log.jsonl)")
+    p.add_argument("--data", default=None, help="bench data directory (default: ../shared/bench)")
+    p.add_argument("--sets", default=",".join(d.sets), help=f"training sets (default: {','.join(d.sets)})")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--threads", type=int, default=d.threads, help="torch threads (0: default)")
+    p.add_argument("--no-bf16", action="store_true", help="train in float32 (slower)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop early (smoke runs)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress (default: on)")
+    p.add_argument("--install", action="store_true",
+                   help="copy the best weights over the shipped default reader when done")
+    p.set_defaults(handler=cmd_train_reader)
+
+
+def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
+    """Train (or resume), then optionally install the best weights.
+
+    Args:
+        args: parsed arguments.
+        out: where the result is printed.
+
+    Returns:
+        The exit status.
+    """
+    from rag.cli import UserError
+    from rag.reader.reader import DEFAULT_WEIGHTS
+    from rag.reader.train import TrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
+    if any(s.startswith("cmrc") for s in sets):
+        raise UserError("CMRC 2018 dev is the test set: the reader must not train on it")
+    cfg = TrainConfig(sets=sets, epochs=args.epochs, seed=args.seed, lr=args.lr,
+                      batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16)
+    try:
+        best = train(cfg, args.out, data_dir=args.data, max_steps=args.max_steps)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(str(e)) from None
+    if args.install and best.exists():
+        DEFAULT_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(best, DEFAULT_WEIGHTS)
+        print(f"installed {best} → {DEFAULT_WEIGHTS}", file=out)
+    print(f"best weights: {best}", file=out)
+    return 0

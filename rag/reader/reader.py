@@ -1,0 +1,182 @@
+"""The trained reader at answer time: read passages, return scored spans with exact offsets.
+
+>>> from rag.reader import Reader                       # doctest: +SKIP
+>>> r = Reader.load()                                    # doctest: +SKIP
+>>> ctx = "湖北提出到2025年人工智能产业规模超过2500亿元。"
+>>> best = r.read("湖北人工智能产业规模到2025年超过多少?", [ctx])[0]   # doctest: +SKIP
+>>> ctx[best.start:best.end]                             # doctest: +SKIP
+'2500亿元'
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from rag.reader.decoding import SpanScore, best_spans
+from rag.reader.windows import Window, make_windows
+
+log = logging.getLogger(__name__)
+
+#: The shipped weights, trained by ``rag train-reader`` (see README).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader-e5small-zh.safetensors"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively (avx512_bf16 or AMX); emulated it is slower.
+
+    Returns:
+        True on such CPUs (Linux ``/proc/cpuinfo`` flags), False elsewhere.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[Any, Any]:
+    """Token ids and attention mask of windows, padded to the longest.
+
+    Args:
+        windows: the windows.
+        pad_id: the tokenizer's padding id.
+
+    Returns:
+        (input_ids, attention_mask) as int64 torch tensors.
+    """
+    import torch
+
+    n = max(len(w.input_ids) for w in windows)
+    ids = torch.full((len(windows), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), n), dtype=torch.long)
+    for i, w in enumerate(windows):
+        ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
+        mask[i, : len(w.input_ids)] = 1
+    return ids, mask
+
+
+class Reader:
+    """A span-extraction model over the e5 encoder."""
+
+    def __init__(self, net: Any, tokenizer: Any, max_len: int = 256, stride: int = 96,
+                 max_answer_tokens: int = 40, bf16: bool | None = None) -> None:
+        """Wrap a loaded network.
+
+        Args:
+            net: the span reader network (see :mod:`rag.reader.model`).
+            tokenizer: its fast tokenizer.
+            max_len: tokens per window.
+            stride: tokens shared by consecutive windows.
+            max_answer_tokens: the longest answer, in tokens.
+            bf16: compute in bfloat16 (None: when the CPU has native bfloat16, see
+                :func:`cpu_has_bf16`; ``$RAG_READER_BF16=0/1`` decides otherwise).
+        """
+        self.net = net
+        self.tokenizer = tokenizer
+        self.max_len = max_len
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        env = os.environ.get("RAG_READER_BF16")
+        self.bf16 = bf16 if bf16 is not None else (env == "1" if env in ("0", "1") else cpu_has_bf16())
+
+    @classmethod
+    def load(cls, weights: Path | str | None = None, base_dir: Path | str | None = None) -> "Reader":
+        """The shipped reader (or another weights file), loaded offline.
+
+        Args:
+            weights: the compact weights (default: the shipped file).
+            base_dir: the converted e5 model (default: converted on first use).
+
+        Returns:
+            A ready reader.
+        """
+        from transformers import AutoTokenizer
+
+        from rag.e5_convert import ensure_converted
+        from rag.reader.model import load
+
+        base = Path(base_dir) if base_dir else ensure_converted()
+        net = load(weights or DEFAULT_WEIGHTS, base)
+        return cls(net, AutoTokenizer.from_pretrained(str(base)))
+
+    def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
+        """The windows this reader reads for a question.
+
+        Args:
+            question: the question.
+            passages: the texts.
+
+        Returns:
+            The windows.
+        """
+        return make_windows(self.tokenizer, question, passages, self.max_len, self.stride)
+
+    def logits(self, windows: Sequence[Window], batch_size: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Start and end logits of each window.
+
+        Args:
+            windows: the windows.
+            batch_size: windows per forward pass.
+
+        Returns:
+            (start, end) logit arrays per window, unpadded.
+        """
+        import torch
+
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        was_training = self.net.training
+        self.net.eval()
+        with torch.inference_mode():
+            for i in range(0, len(windows), batch_size):
+                chunk = windows[i: i + batch_size]
+                ids, mask = pad_batch(chunk, self.tokenizer.pad_token_id)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                    s, e = self.net(ids, mask)
+                for k, w in enumerate(chunk):
+                    n = len(w.input_ids)
+                    out.append((s[k, :n].numpy(), e[k, :n].numpy()))
+        self.net.train(was_training)
+        return out
+
+    def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[SpanScore]:
+        """The best spans over all passages.
+
+        Args:
+            question: the question.
+            passages: the texts to read (offsets are into these strings).
+            top_n: spans kept per window before merging.
+
+        Returns:
+            Distinct spans, best first; each span's ``null_score`` is the
+            no-answer score of the window it came from.
+        """
+        wins = self.windows(question, passages)
+        if not wins:
+            return []
+        seen: dict[tuple[int, int, int], SpanScore] = {}
+        for w, (s, e) in zip(wins, self.logits(wins)):
+            for span in best_spans(w, s, e, top_n=top_n, max_tokens=self.max_answer_tokens):
+                key = (span.passage, span.start, span.end)
+                if key not in seen or seen[key].score < span.score:
+                    seen[key] = span
+        return sorted(seen.values(), key=lambda x: -x.score)
+
+
+@functools.lru_cache(maxsize=2)
+def load_cached(weights: str) -> Reader:
+    """A reader loaded once per process per weights file (the one cached model besides the embedder).
+
+    Args:
+        weights: the weights file.
+
+    Returns:
+        The shared reader (inference only; safe to use from several threads).
+    """
+    return Reader.load(weights)

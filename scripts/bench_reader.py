@@ -1,0 +1,91 @@
+"""Reader speed and accuracy by numeric format: float32, bfloat16, int8 (dynamic), same run.
+
+Each question of CMRC 2018 dev is read with three passages, as in serving: its
+gold paragraph cut into chunks of the index's size, the chunk holding the
+answer first, then the next two (wrapping around), so every question costs
+what a top-3 read costs. The variants take turns on each question, so that a
+busy machine slows them alike. Reported: median and p95 milliseconds per
+question (reader only, model loaded) and CMRC F1/EM of the best span.
+
+    OMP_NUM_THREADS=1 python scripts/bench_reader.py --limit 300 [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.chunking import chunk_document  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.metrics import exact_match, f1_score  # noqa: E402
+from rag.reader.reader import DEFAULT_WEIGHTS, Reader  # noqa: E402
+from rag.squad import load_squad, resolve  # noqa: E402
+from rag.types import Document  # noqa: E402
+
+
+def three_passages(text: str, golds: list[str], settings: Settings, doc: str) -> list[str]:
+    chunks = [c.text for c in chunk_document(Document(doc, text), settings.chunk_chars, settings.overlap_sentences,
+                                             settings.max_sentence_chars, heading_max_chars=0)]
+    first = next((i for i, c in enumerate(chunks) if any(g in c for g in golds)), 0)
+    return [chunks[(first + k) % len(chunks)] for k in range(min(3, len(chunks)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--limit", type=int, default=300)
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    import torch
+
+    sset = load_squad(resolve("cmrc"))
+    base = Reader.load(args.weights)
+    fp32 = Reader(base.net, base.tokenizer, bf16=False)
+    bf16 = Reader(base.net, base.tokenizer, bf16=True)
+    qnet = torch.ao.quantization.quantize_dynamic(copy.deepcopy(base.net), {torch.nn.Linear}, dtype=torch.qint8)
+    int8 = Reader(qnet, base.tokenizer, bf16=False)
+    variants = {"float32": fp32, "bfloat16": bf16, "int8": int8}
+    settings = Settings()
+    ms = {k: [] for k in variants}
+    f1 = {k: [] for k in variants}
+    em = {k: [] for k in variants}
+    questions = sset.questions[: args.limit]
+    for r in variants.values():
+        r.read("预热", ["预热文本。"])
+    for q in questions:
+        passages = three_passages(sset.paragraph(q.doc).context, list(q.answers), settings, q.doc)
+        for name, r in variants.items():
+            t = time.perf_counter()
+            spans = r.read(q.question, passages)
+            ms[name].append((time.perf_counter() - t) * 1000)
+            pred = passages[spans[0].passage][spans[0].start:spans[0].end] if spans else ""
+            f1[name].append(f1_score(pred, q.answers))
+            em[name].append(exact_match(pred, q.answers))
+    out = {}
+    for name in variants:
+        xs = sorted(ms[name])
+        out[name] = {"ms_p50": round(statistics.median(xs), 1), "ms_p95": round(xs[int(0.95 * (len(xs) - 1))], 1),
+                     "f1": round(100 * statistics.fmean(f1[name]), 2), "em": round(100 * statistics.fmean(em[name]), 2),
+                     "questions": len(questions)}
+    out["_meta"] = {"threads": torch.get_num_threads(), "weights": args.weights, "cpu_bf16": bf16.bf16}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return
+    for name in variants:
+        r = out[name]
+        print(f"{name:<9} p50 {r['ms_p50']:>6.1f} ms  p95 {r['ms_p95']:>6.1f} ms  F1 {r['f1']:.1f}  EM {r['em']:.1f}"
+              f"  ({r['questions']} questions, top-3 chunks, {out['_meta']['threads']} threads)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The trained reader: windows and offsets with the real tokenizer, decoding, training, and the
+shipped weights answering questions about the article with exact offsets."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.abstention import Trial, curve, operating_point, without_doc
+from rag.reader.decoding import best_spans
+from rag.reader.windows import Window, char_span, make_windows, token_span
+from rag.reading import clean_span, margin_confidence
+from rag.types import Chunk, Passage
+
+
+@pytest.fixture(scope="session")
+def base_dir() -> Path:
+    from rag.e5_convert import ensure_converted
+
+    return ensure_converted()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(base_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(base_dir))
+
+
+@pytest.fixture(scope="session")
+def reader():
+    from rag.reader.reader import DEFAULT_WEIGHTS, load_cached
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.fail(f"shipped reader weights missing: {DEFAULT_WEIGHTS}")
+    return load_cached(str(DEFAULT_WEIGHTS))
+
+
+TEXT = "湖北提出，到2025年全省人工智能核心产业规模超过1500亿元，带动相关产业规模超过5000亿元。" * 6
+
+
+def test_windows_cover_the_passage_with_exact_offsets(tokenizer):
+    wins = make_windows(tokenizer, "湖北人工智能产业规模超过多少?", [TEXT, "短文本。"], max_len=64, stride=16)
+    assert {w.passage for w in wins} == {0, 1}
+    assert len([w for w in wins if w.passage == 0]) > 1          # long passage: several windows
+    covered = set()
+    for w in wins:
+        text = [TEXT, "短文本。"][w.passage]
+        assert len(w.input_ids) <= 64
+        for m, (b, e) in zip(w.context_mask, w.offsets):
+            if m:
+                assert 0 <= b < e <= len(text)
+                if w.passage == 0:
+                    covered.update(range(b, e))
+    assert covered >= set(range(len(TEXT))) - {i for i, ch in enumerate(TEXT) if ch in "，。"}
+
+
+def test_token_span_round_trips_answers(tokenizer):
+    for answer in ("1500亿元", "2025年", "湖北", "5000亿元"):
+        start = TEXT.index(answer)
+        wins = make_windows(tokenizer, "问题?", [TEXT], max_len=96, stride=32)
+        spans = [token_span(w, start, start + len(answer)) for w in wins]
+        hits = [(w, s) for w, s in zip(wins, spans) if s]
+        assert hits, answer
+        for w, (a, b) in hits:
+            cs, ce = char_span(w, a, b)
+            assert cs <= start and ce >= start + len(answer)
+            assert TEXT[cs:ce].find(answer) >= 0
+
+
+def test_token_span_outside_window_is_none(tokenizer):
+    w = make_windows(tokenizer, "问题?", [TEXT], max_len=48, stride=8)[0]
+    last = max(e for m, (b, e) in zip(w.context_mask, w.offsets) if m)
+    assert token_span(w, last + 10, last + 12) is None
+
+
+def test_best_spans_respects_order_length_and_mask():
+    w = Window([0, 9, 2, 2, 5, 6, 7, 2], [0, 0, 0, 0, 1, 1, 1, 0],
+               [(0, 0)] * 4 + [(0, 1), (1, 3), (3, 4), (0, 0)], passage=2)
+    s = np.array([9, 9, 0, 0, 0, 0, 3, 0.])   # the question tokens may never start a span
+    e = np.array([0, 0, 0, 0, 5, 0, 0, 9.])   # an end before the start is not allowed
+    spans = best_spans(w, s, e, top_n=3)
+    assert spans[0].passage == 2
+    assert all(sp.start < sp.end for sp in spans)
+    # (6, 4) would score 3 + 5 but ends before it starts; (4, 4) scores 5
+    assert (spans[0].start, spans[0].end, spans[0].score) == (0, 1, 5.0)
+    assert spans[0].null_score == 9.0
+    assert best_spans(w, s, e, max_tokens=1)[0].end - best_spans(w, s, e, max_tokens=1)[0].start <= 2
+
+
+def test_clean_span_trims_punctuation_and_balances_titles():
+    t = "印发《北京市促进通用人工智能创新发展的若干措施》，明确"
+    a = t.index("北京")
+    assert t[slice(*clean_span(t, a, t.index("》")))] == "《北京市促进通用人工智能创新发展的若干措施》"
+    i = t.index("，")
+    assert t[slice(*clean_span(t, i - 3, i + 1))] == "措施》"
+    assert clean_span("，。", 0, 2)[0] == clean_span("，。", 0, 2)[1]
+
+
+def test_margin_confidence_is_monotone():
+    xs = [margin_confidence(m, 1.0, 2.0) for m in (-5, 0, 1, 3, 8)]
+    assert xs == sorted(xs) and abs(xs[2] - 0.5) < 1e-9
+
+
+def test_abstention_curve_and_operating_point():
+    trials = [Trial("a", "own", 0.9, 1.0, 1.0), Trial("a", "removed", 0.3, 0, 0),
+              Trial("b", "own", 0.4, 0.5, 0.0), Trial("b", "removed", 0.6, 0, 0)]
+    pts = curve(trials, [0.0, 0.35, 0.5, 0.7, 1.0])
+    assert pts[0]["recall"] == 0.0 and pts[0]["answered_own"] == 1.0
+    assert pts[-1]["recall"] == 1.0 and pts[-1]["answered_own"] == 0.0
+    assert pts[1] == {**pts[1], "precision": 1.0, "recall": 0.5, "answered_own": 1.0}
+    best = operating_point(pts)
+    assert best["mixed_score"] == max(p["mixed_score"] for p in pts)
+
+
+def test_without_doc_renumbers():
+    ps = [Passage(Chunk(f"{d}#{i}", d, 0, 1, "x"), i + 1, 1.0 - i / 10) for i, d in enumerate("abab")]
+    kept = without_doc(ps, "a", 5)
+    assert [p.chunk.doc for p in kept] == ["b", "b"] and [p.rank for p in kept] == [1, 2]
+
+
+def test_cli_refuses_to_train_on_cmrc(capsys):
+    from rag import cli
+
+    assert cli.main(["train-reader", "--out", "/nonexistent/x", "--sets", "cmrc"]) == 2
+    assert "CMRC" in capsys.readouterr().err
+
+
+def _tiny_squad(path: Path) -> None:
+    rng = random.Random(0)
+    paras = []
+    for i in range(6):
+        n = rng.randint(100, 9000)
+        ctx = f"第{i}号工厂位于某地，每年生产{n}台机器，工厂共有{i + 3}个车间。"
+        paras.append({"context": ctx, "qas": [
+            {"id": f"q{i}", "question": f"第{i}号工厂每年生产多少台机器？",
+             "answers": [{"text": f"{n}台", "answer_start": ctx.index(f"{n}台")}]}]})
+    path.write_text(json.dumps({"data": [{"title": "工厂", "paragraphs": paras}]}, ensure_ascii=False), "utf-8")
+
+
+def test_training_runs_checkpoints_and_resumes(tmp_path, base_dir):
+    """Two steps, then two more from the checkpoint: same config, a log, compact fp16 weights."""
+    from rag.reader.model import FROZEN, read_meta
+    from rag.reader.train import TrainConfig, train
+
+    data = tmp_path / "tiny.json"
+    _tiny_squad(data)
+    cfg = TrainConfig(sets=(str(data),), epochs=2, batch_size=4, dev_share=0.0, checkpoint_every=1,
+                      max_len=64, stride=16)
+    out = tmp_path / "run"
+    train(cfg, out, base_dir=base_dir, max_steps=1)
+    assert (out / "checkpoint.pt").exists()
+    best = train(cfg, out, base_dir=base_dir)
+    events = [json.loads(x)["event"] for x in (out / "log.jsonl").read_text().splitlines()]
+    assert events[0] == "start" and "resume" in events and events.count("epoch") == 2
+    assert best.exists() and read_meta(best)["epoch"] in (1, 2)
+    from safetensors import safe_open
+
+    with safe_open(str(best), framework="pt") as f:
+        keys = list(f.keys())
+        assert FROZEN not in keys and "head.weight" in keys
+        assert str(f.get_tensor("head.weight").dtype) == "torch.float16"
+    with pytest.raises(ValueError):
+        train(TrainConfig(sets=(str(data),), epochs=3), out, base_dir=base_dir)
+
+
+def test_reader_reads_the_article(reader, article_text):
+    q = "湖北提出到2025年人工智能核心产业规模超过多少?"
+    start = article_text.index("湖北")
+    passage = article_text[start: start + 300]
+    spans = reader.read(q, [passage, "今天天气很好。"])
+    best = spans[0]
+    assert best.passage == 0
+    assert "亿元" in passage[best.start:best.end]
+    assert best.score > best.null_score
+
+
+def test_reader_answers_carry_exact_offsets(article_qa, article_text):
+    """With the shipped reader: every answer and sentence span reproduces the document text."""
+    assert article_qa.uses_reader()
+    for q in ("成都每年发放多少算力券?", "北京市的措施由谁印发?", "上海对智能芯片企业最高奖励多少?"):
+        ans = article_qa.ask(q)
+        assert "reader" in ans.extra
+        if ans.found:
+            sp = ans.answer_span
+            assert article_text[sp.start:sp.end] == ans.answer
+            ss = ans.sentence_span
+            assert ss.start <= sp.start and sp.end <= ss.end
+        for c in ans.citations:
+            assert article_text[c.start:c.end] == c.text
