@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from rag.config import Settings
 from rag.confidence import Features, confidence, deputy_trap, unknown_share
-from rag.extraction import TITLE_RE, Candidate, align, best_candidate, head_noun, trim
+from rag.extraction import TITLE_RE, Candidate, align, best_candidate, head_noun, span_is_typed, trim
 from rag.question import Question, analyze
 from rag.sentences import split_sentences
 from rag.tokenization import tokenize, words_with_pos
@@ -223,6 +223,38 @@ class Answerer:
         return Answer(question=question, answer=best.text[cand.start:cand.end], confidence=round(conf, 4),
                       answer_span=Span(doc, start, end), citations=citations,
                       sentence_span=Span(doc, best.start, best.end), cited_rank=1, extra={"features": feats})
+
+    def judge(self, question: str, passages: Sequence[Passage], passage: Passage,
+              start: int, end: int) -> tuple[float, Features]:
+        """The confidence model's verdict on a span found elsewhere (by the trained reader).
+
+        The span's sentence is scored like the rules' own candidates, and the same named
+        evidence (names near the answer, the expected type, overlap…) gives the confidence.
+
+        Args:
+            question: the question (as the answer step sees it).
+            passages: all retrieved passages.
+            passage: the passage holding the span.
+            start: span start, offset into ``passage.chunk.text``.
+            end: span end.
+
+        Returns:
+            (confidence, features).
+        """
+        q = analyze(question)
+        q_tokens = tokenize(question)
+        c = passage.chunk
+        sents = split_sentences(c.text, max_chars=self.settings.max_sentence_chars, heading_max_chars=0)
+        s = next((x for x in sents if x.start <= start < x.end), None)
+        a, b = (s.start, s.end) if s is not None else (start, end)
+        text = c.text[a:b]
+        ov = overlap_score(q_tokens, text, self.idf, self._top_idf)
+        scored = ScoredSentence(passage, c.start + a, c.start + b, text,
+                                0.6 * ov + 0.3 * bigram_share(question, text) + 0.1 / passage.rank, ov)
+        rel_end = min(end, b) - a
+        cand = Candidate(start - a, rel_end, typed=span_is_typed(q, text, start - a, rel_end), whole=False)
+        feats = self._features(question, q, q_tokens, scored, cand, passages)
+        return confidence(feats), feats
 
     @staticmethod
     def _best_title(q: Question, scored: Sequence[ScoredSentence]) -> tuple[ScoredSentence | None, Candidate | None]:

@@ -83,10 +83,10 @@ class Settings:
     #   or a path to other reader weights
     reader_passages: int = 3        # top passages the reader reads
     reader_retrieval_weight: float = 2.0   # logits added per unit of a passage's fused retrieval score
-    reader_margin_center: float = 0.0      # span-over-no-answer margin that gives confidence 0.5
-    reader_margin_scale: float = 2.0
-    reader_name_penalty: float = 0.3       # confidence factor when a name of the question is not near
-    reader_min_confidence: float = 0.5     # below this the reader's answer is withheld
+    reader_margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
+    reader_margin_weight: float = 0.2      #   confidence as it is; log-odds per logit above it
+    reader_bias: float = -0.5              # log-odds added to every reader span before the rules' span is compared
+    reader_min_confidence: float = 0.15    # below this the picked answer is withheld (abstention curve, docs)
 
     def with_overrides(self, **kwargs: Any) -> "Settings":
         """Copy with some fields changed; ``None`` values are ignored.

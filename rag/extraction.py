@@ -202,6 +202,9 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
         if need:
             spans = [s for s in spans if (need in sent[s[0]:s[1]] or (need == "日" and "号" in sent[s[0]:s[1]]))
                      and sent[s[0]:s[1]] not in _RELATIVE_DATES]
+        if "几" in q.qword:
+            # 哪几年 asks for a span of years (2023—2025年), not one date
+            spans = [s for s in spans if re.search(r"\d{4}\s*(?:—|-|~|至|到)\s*\d{4}", sent[s[0]:s[1]])] or spans
     elif t == "title":
         spans = [m.span() for m in TITLE_RE.finditer(sent)]
     elif t == "list":
@@ -230,6 +233,33 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
     if t in ("number", "date"):
         spans = [sp for sp in spans if not _inside_brackets(sent, sp)] or spans
     return spans
+
+
+def span_is_typed(q: Question, sent: str, start: int, end: int) -> bool:
+    """Whether a span found some other way (the trained reader) is of the expected answer type.
+
+    It is when a typed match (a number with the asked unit, a date of the asked precision, a
+    《title》, a name…) makes up most of the span.
+
+    Args:
+        q: the analysed question.
+        sent: the sentence holding the span.
+        start: span start in ``sent``.
+        end: span end in ``sent``.
+
+    Returns:
+        True for a typed span.
+
+    >>> from rag.question import analyze
+    >>> q = analyze("湖北计划培育多少家企业?")
+    >>> span_is_typed(q, "培育企业超过100家。", 6, 10), span_is_typed(q, "规模超过1500亿元。", 4, 10)
+    (True, False)
+    """
+    for a, b in _typed_matches(q, sent):
+        inter = min(b, end) - max(a, start)
+        if inter > 0 and inter >= 0.6 * (end - start):
+            return True
+    return False
 
 
 #: Verbs after which a sentence names a location: X位于[…].

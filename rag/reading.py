@@ -1,13 +1,20 @@
-"""From retrieved passages to an :class:`Answer` with the trained reader (rules as the fallback).
+"""From retrieved passages to an :class:`Answer` with the trained reader beside the rules.
 
 The reader reads the top passages (each through overlapping windows) and
-scores every span; a span's final score adds the passage's retrieval score,
-so a strong passage wins a close call. The rule-based :class:`Answerer` runs
-too: its evidence about names (a place or person of the question missing near
-the answer) joins the reader's no-answer margin in the decision to decline,
-and its answer stands when the reader finds nothing.
+scores every span; a span's reading score adds the passage's retrieval score,
+so a strong passage wins a close call. The rule-based :class:`Answerer` finds
+its own span too. One confidence model judges both: the rules' named evidence
+(names of the question near the answer, the expected type, overlap…, see
+:mod:`rag.confidence`) is computed for the reader's span as well, and the
+reader's answer-over-no-answer margin moves its confidence up or down. The
+more confident span is the answer; below ``reader_min_confidence`` the system
+declines. The reader alone is over-confident on questions the documents do
+not answer (it learned from questions that always had an answer); the names
+evidence is what catches those.
 
->>> margin_confidence(4.0, center=2.0, scale=2.0) > 0.5 > margin_confidence(0.0, center=2.0, scale=2.0)
+>>> round(reader_confidence(0.5, margin=6.0, center=6.0, weight=0.2, bias=0.0), 3)
+0.5
+>>> reader_confidence(0.5, margin=10.0, center=6.0, weight=0.2, bias=0.0) > 0.5
 True
 """
 
@@ -17,10 +24,13 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rag.answering import Answerer, cite_first
 from rag.config import Settings
+from rag.extraction import respectively
+from rag.question import analyze
 from rag.sentences import split_sentences
 from rag.types import Answer, Passage, Span
 
@@ -30,18 +40,25 @@ log = logging.getLogger(__name__)
 _EDGE = set(" \t\r\n\u3000，。、；：！？,.;:!?…—-·")
 
 
-def margin_confidence(margin: float, center: float, scale: float) -> float:
-    """A 0–1 confidence from the reader's answer-over-no-answer margin.
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def reader_confidence(judged: float, margin: float, center: float, weight: float, bias: float) -> float:
+    """The confidence of a reader span: the judged confidence, moved by the reader's margin.
 
     Args:
-        margin: best span score minus the no-answer score of its window.
-        center: the margin that maps to 0.5.
-        scale: logits per unit of the sigmoid's argument.
+        judged: the confidence model's verdict on the span (0–1).
+        margin: the span's score minus its window's no-answer score (logits).
+        center: the margin that leaves ``judged`` unchanged.
+        weight: log-odds added per logit of margin above ``center``.
+        bias: log-odds added to every reader span.
 
     Returns:
-        ``sigmoid((margin - center) / scale)``.
+        A confidence in (0, 1).
     """
-    return 1.0 / (1.0 + math.exp(-(margin - center) / max(scale, 1e-6)))
+    return 1.0 / (1.0 + math.exp(-(_logit(judged) + weight * (margin - center) + bias)))
 
 
 def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -86,6 +103,9 @@ class ReaderAnswerer:
         self.reader = reader
         self.rules = rules
         self.settings = settings or rules.settings
+        # The rules' span with its confidence even when the rules alone would decline: the
+        # decision to decline is taken here, once, for whichever span is picked.
+        self._rules_never = Answerer(replace(rules.settings, min_confidence=0.0), rules.idf)
 
     def answer(self, question: str, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
         """Answer a question from retrieved passages.
@@ -96,10 +116,16 @@ class ReaderAnswerer:
             top_k: how many passages to cite (default: all given).
 
         Returns:
-            The answer; ``answer`` is None when declined.
+            The answer; ``answer`` is None when declined. ``extra`` holds both candidates
+            (``rules``, ``reader``) and which one was taken (``picked``).
         """
         s = self.settings
-        rule = self.rules.answer(question, passages, top_k=top_k)
+        rule = self._rules_never.answer(question, passages, top_k=top_k)
+        q = analyze(question)
+        if not q.qword:
+            # A keyword query or a bare 那宁夏呢? names no gap to fill: the best whole sentence
+            # answers it (the rules' choice), not a fragment the reader would pick.
+            return self._decide(replace(rule, extra={**rule.extra, "picked": "rules"}))
         read = list(passages[: s.reader_passages])
         t0 = time.perf_counter()
         spans = self.reader.read(question, [p.chunk.text for p in read]) if read else []
@@ -114,31 +140,47 @@ class ReaderAnswerer:
             total = sp.score + s.reader_retrieval_weight * p.score
             if best is None or total > best[0]:
                 best = (total, sp, p, a, b)
+        rule_extra = {"answer": rule.answer, "confidence": rule.confidence}
         if best is None:
-            return rule
+            return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules"}))
         total, sp, p, a, b = best
+        a, b = self._respectively(question, p.chunk.text, a, b)
         margin = sp.score - sp.null_score
-        feats = dict(rule.extra.get("features") or {})
-        names_off = feats.get("missing_names", 0.0) + feats.get("absent_names", 0.0) + feats.get("conflict", 0.0)
-        conf = margin_confidence(margin, s.reader_margin_center, s.reader_margin_scale)
-        if names_off:
-            # a name of the question is nowhere near: the passage is about someone (somewhere) else
-            conf *= s.reader_name_penalty
-        extra = {"reader": {"score": round(sp.score, 3), "null": round(sp.null_score, 3),
-                            "margin": round(margin, 3), "total": round(total, 3),
-                            "ms": round(reader_ms, 2), "text": p.chunk.text[a:b]},
-                 "rules": {"answer": rule.answer if rule.found else rule.extra.get("withheld"),
-                           "confidence": rule.confidence, "found": rule.found}, "features": feats}
-        top = list(passages[:top_k] if top_k else passages)
-        citations = cite_first(p, top)
+        judged, feats = self.rules.judge(question, passages, p, a, b)
+        conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, s.reader_bias)
+        extra = {"reader": {"text": p.chunk.text[a:b], "score": round(sp.score, 3), "null": round(sp.null_score, 3),
+                            "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
+                            "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
+                 "rules": rule_extra}
+        # A 、-list asked for (哪些/哪几): the rules take the whole list where the reader, trained on
+        # short answers, tends to stop at its first item.
+        list_asked = q.qtype == "list" and rule.found and bool(rule.extra.get("features", {}).get("typed"))
+        if rule.found and (rule.confidence > conf or list_asked):
+            return self._decide(replace(rule, extra={**rule.extra, **extra, "picked": "rules"}))
         chunk = p.chunk
-        if conf < s.reader_min_confidence:
-            extra["withheld"] = chunk.text[a:b]
-            return Answer(question, None, round(conf, 4), None, citations, extra=extra)
+        top = list(passages[:top_k] if top_k else passages)
         sent = next(((x.start, x.end) for x in split_sentences(chunk.text, max_chars=s.max_sentence_chars,
                                                               heading_max_chars=0)
                      if x.start <= a < x.end), (a, b))
-        return Answer(question=question, answer=chunk.text[a:b], confidence=round(conf, 4),
-                      answer_span=Span(chunk.doc, chunk.start + a, chunk.start + b), citations=citations,
-                      sentence_span=Span(chunk.doc, chunk.start + min(sent[0], a), chunk.start + max(sent[1], b)),
-                      cited_rank=1, extra=extra)
+        return self._decide(Answer(
+            question=question, answer=chunk.text[a:b], confidence=round(conf, 4),
+            answer_span=Span(chunk.doc, chunk.start + a, chunk.start + b), citations=cite_first(p, top),
+            sentence_span=Span(chunk.doc, chunk.start + min(sent[0], a), chunk.start + max(sent[1], b)),
+            cited_rank=1, extra={**extra, "features": feats, "picked": "reader"}))
+
+    def _respectively(self, question: str, text: str, a: int, b: int) -> tuple[int, int]:
+        """成都、宁夏…分别1000万元、4000万元 asked about 宁夏: the reader tends to take the first
+        value; the rules know the value in the asked item's position (:func:`respectively`)."""
+        sent = next((x for x in split_sentences(text, max_chars=self.settings.max_sentence_chars,
+                                                heading_max_chars=0) if x.start <= a < x.end), None)
+        if sent is None or b > sent.end:
+            return a, b
+        na, nb = respectively(analyze(question), text[sent.start:sent.end], (a - sent.start, b - sent.start))
+        return sent.start + na, sent.start + nb
+
+    def _decide(self, ans: Answer) -> Answer:
+        """Withhold an answer below the threshold (the span stays in ``extra["withheld"]``)."""
+        if not ans.found or ans.confidence >= self.settings.reader_min_confidence:
+            return ans
+        return replace(ans, answer=None, answer_span=None, sentence_span=None, cited_rank=None,
+                       extra={**ans.extra, "withheld": ans.answer})

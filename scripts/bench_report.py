@@ -124,20 +124,85 @@ def plot_scale(scale: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def row_label(key: str, s: dict) -> str:
+    """``hybrid`` / ``hybrid:rules`` / ``oracle:rules`` → a table label naming retrieval and answer step."""
+    mode, _, suffix = key.partition(":")
+    base = {"hybrid": "hybrid", "dense": "dense only", "bm25": "BM25 only",
+            "oracle": "gold paragraph given (oracle)"}.get(mode, mode)
+    if suffix == "rules":
+        return f"{base}, rules alone"
+    if s.get("reader"):
+        return f"**{base}, trained reader + rules (default)**" if mode == "hybrid" else f"{base}, trained reader + rules"
+    return f"{base} (default)" if mode == "hybrid" else base
+
+
 def quality_table(s: dict) -> list[str]:
-    out = ["| retrieval | Recall@1 | Recall@5 | MRR@10 | EM | F1 | declined | p50 ms | p95 ms |",
+    out = ["| retrieval, answer step | Recall@1 | Recall@5 | MRR@10 | EM | F1 | declined | p50 ms | p95 ms |",
            "|---|---|---|---|---|---|---|---|---|"]
-    for mode in MODES:
-        r = s["modes"].get(mode)
-        if r:
-            name = {"hybrid": "hybrid (default)", "dense": "dense only", "bm25": "BM25 only"}[mode]
-            out.append(f"| {name} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['mrr@10']:.3f} | {r['em']:.1f} | "
-                       f"{r['f1']:.1f} | {r['declined']} ({100 * r['declined_share']:.1f}%) | "
-                       f"{r['latency_ms_p50']:.1f} | {r['latency_ms_p95']:.1f} |")
-    o = s.get("oracle")
-    if o:
-        out.append(f"| gold paragraph given (oracle) | – | – | – | {o['em']:.1f} | {o['f1']:.1f} | "
+    for key, r in s["modes"].items():
+        out.append(f"| {row_label(key, s)} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['mrr@10']:.3f} | "
+                   f"{r['em']:.1f} | {r['f1']:.1f} | {r['declined']} ({100 * r['declined_share']:.1f}%) | "
+                   f"{r['latency_ms_p50']:.1f} | {r['latency_ms_p95']:.1f} |")
+    oracles = s.get("oracle_rows") or ({"oracle": s["oracle"]} if s.get("oracle") else {})
+    for key, o in oracles.items():
+        out.append(f"| {row_label(key, s)} | – | – | – | {o['em']:.1f} | {o['f1']:.1f} | "
                    f"{o['declined']} ({100 * o['declined_share']:.1f}%) | – | – |")
+    reader = [(k, r) for k, r in s["modes"].items() if "reader_ms_p50" in r]
+    if reader:
+        out += ["", "The reader's own time inside those figures (reading the top 3 passages, model loaded): "
+                + "; ".join(f"{row_label(k, s).strip('*')}: median {r['reader_ms_p50']:.1f} ms, p95 "
+                            f"{r['reader_ms_p95']:.1f} ms" for k, r in reader) + "."]
+    return out
+
+
+def abstention_lines(s: dict, docs: Path, key: str) -> list[str]:
+    ab = s.get("abstention") or {}
+    if not ab:
+        return []
+    out = ["#### Declining: questions without their paragraph", "",
+           f"The first {next(iter(ab.values()))['questions']} questions were asked twice more with answers never "
+           "withheld: once normally, once with every chunk of their own paragraph removed from the ranking (the "
+           "next passages move up; `rag/abstention.py`). A question without its paragraph should be declined. "
+           "Sweeping the threshold over the recorded confidences gives the precision of declining (declined "
+           "questions that had no paragraph), its recall (paragraph-less questions declined), the share of normal "
+           "questions still answered with their F1 (declines count 0), and the mixed-set score (mean of F1 on "
+           "answered normal questions and 1 for each correctly declined one). The operating point is the "
+           "threshold with the best mixed-set score.", "",
+           "| answer step | threshold | precision | recall | normal answered | normal F1 | mixed score |",
+           "|---|---|---|---|---|---|---|"]
+    for name, a in ab.items():
+        label = "rules alone" if name.endswith(":rules") else ("trained reader + rules" if s.get("reader") else "rules")
+        pts = a["curve"]
+        shown = {id(p): p for p in pts[::5]}
+        for p in (a["best"], a["current"]):
+            shown[id(p)] = p
+        for p in sorted(shown.values(), key=lambda p: p["threshold"]):
+            tag = (" **(in use)**" if p is a["current"] or p == a["current"] else "") + \
+                  (" **(best)**" if p == a["best"] else "")
+            out.append(f"| {label}{tag} | {p['threshold']:.3f} | {p['precision']:.3f} | {p['recall']:.3f} | "
+                       f"{100 * p['answered_own']:.1f}% | {p['own_f1']:.1f} | {p['mixed_score']:.3f} |")
+    out.append("")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return out
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, a in ab.items():
+        label = "rules alone" if name.endswith(":rules") else "reader + rules"
+        ax.plot([p["recall"] for p in a["curve"]], [p["precision"] for p in a["curve"]], marker=".", label=label)
+        cur = a["current"]
+        ax.scatter([cur["recall"]], [cur["precision"]], s=60, marker="o", facecolors="none", edgecolors="k")
+    ax.set_xlabel("recall of declining (paragraph removed → declined)")
+    ax.set_ylabel("precision of declining")
+    ax.set_title(f"{s['set']}: declining, threshold sweep (circle: in use)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(docs / f"bench_abstention_{key}.png")
+    plt.close(fig)
+    out += [f"![Precision against recall of declining on {s['set']}](bench_abstention_{key}.png)", ""]
     return out
 
 
@@ -178,9 +243,9 @@ def main() -> None:
           "* **Corpus**: every paragraph of one file is one document of a single corpus, indexed with the "
           "normal pipeline (chunks of ~220 characters, multilingual-e5-small, BM25 over jieba tokens). All "
           "paragraphs are indexed even with `--limit`.",
-          "* **Questions**: every question goes through `QASystem.ask` (retrieval, then the rule-based answer "
-          "step), once per retrieval mode; the modes take turns question by question, so load from other "
-          "processes falls on all of them alike.",
+          "* **Questions**: every question goes through `QASystem.ask` (retrieval, then the answer step: the "
+          "trained reader beside the rule-based extractor, or the rules alone), once per retrieval mode and answer "
+          "step; they take turns question by question, so load from other processes falls on all of them alike.",
           "* **Recall@k / MRR@10**: a passage counts when it comes from the paragraph the question was written on.",
           "* **EM / F1**: the CMRC 2018 definition (`rag/metrics.py`): punctuation and spaces dropped, CJK "
           "characters one token each, F1 from the longest common substring, best over the gold answers, ×100. "
@@ -256,6 +321,19 @@ def main() -> None:
               + f", load average {s.get('load_avg', {}).get('before')} → "
                 f"{s.get('load_avg', {}).get('after')}.", ""]
         L += quality_table(s) + [""]
+        if s.get("reader"):
+            rd = s["reader"]
+            L += [f"Trained reader: `{Path(rd['weights']).name}`, epoch {rd.get('epoch')} "
+                  f"(held-out DRCD/XQuAD articles: F1 {rd.get('dev', {}).get('f1')}, EM {rd.get('dev', {}).get('em')}); "
+                  "see [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the same "
+                  "passages with the rule-based extractor only (`reader=off`), in the same run, question by "
+                  "question.", ""]
+        modes_file = load(res / f"{key}_retrieval_modes.json")
+        if modes_file:
+            L += [f"Retrieval modes (an earlier run with the rule-based answer step alone, "
+                  f"{modes_file['date'][:16].replace('T', ' ')}, commit {modes_file.get('code', {}).get('commit')}):", ""]
+            L += quality_table(modes_file) + [""]
+        L += abstention_lines(s, docs, key)
         if key == "drcd":
             nofold = load(res / "drcd_nofold.json")
             folds = s["settings"].get("fold_scripts")
@@ -280,13 +358,16 @@ def main() -> None:
         for key, _, label, _ in SETS:
             s = results.get(key)
             if s:
+                step = "trained reader + rules" if s.get("reader") else "rule-based answer step"
                 if s.get("oracle"):
-                    L.append(f"| {label} | **rag-zh, rule-based answer step, gold paragraph given** | reader-only | "
+                    L.append(f"| {label} | **rag-zh, {step}, gold paragraph given** | reader-only | "
                              f"**{s['oracle']['em']:.1f}** | **{s['oracle']['f1']:.1f}** |")
                 h = s["modes"].get("hybrid")
                 if h:
-                    L.append(f"| {label} | **rag-zh, hybrid retrieval + answer step** | end-to-end, this file's "
+                    L.append(f"| {label} | **rag-zh, hybrid retrieval + {step}** | end-to-end, this file's "
                              f"paragraphs | **{h['em']:.1f}** | **{h['f1']:.1f}** |")
+                if key in ("drcd", "xquad") and s.get("reader"):
+                    L.append(f"| {label} | (the reader was trained on this set: not a fair comparison) | | | |")
             for pk, system, kind, em, f1, note in PUBLISHED:
                 if pk == key:
                     L.append(f"| {label} | {system}{' (' + note + ')' if note else ''} | {kind} | {em} | {f1} |")

@@ -44,8 +44,10 @@ def squad_json() -> dict:
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Nothing is cached outside the test's tmp folder (the CLI's default cache root)."""
+    """Nothing is cached outside the test's tmp folder (the CLI's default cache root). The harness is
+    tested with the rules alone; the trained reader's rows are tested in test_reader.py."""
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "rag-cache"))
+    monkeypatch.setenv("RAG_READER", "off")
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import pytest
 from rag.abstention import Trial, curve, operating_point, without_doc
 from rag.reader.decoding import best_spans
 from rag.reader.windows import Window, char_span, make_windows, token_span
-from rag.reading import clean_span, margin_confidence
+from rag.reading import clean_span, reader_confidence
 from rag.types import Chunk, Passage
 
 
@@ -101,9 +101,11 @@ def test_clean_span_trims_punctuation_and_balances_titles():
     assert clean_span("，。", 0, 2)[0] == clean_span("，。", 0, 2)[1]
 
 
-def test_margin_confidence_is_monotone():
-    xs = [margin_confidence(m, 1.0, 2.0) for m in (-5, 0, 1, 3, 8)]
-    assert xs == sorted(xs) and abs(xs[2] - 0.5) < 1e-9
+def test_reader_confidence_moves_with_margin_and_judgement():
+    xs = [reader_confidence(0.4, m, center=6.0, weight=0.2, bias=0.0) for m in (-5, 0, 6, 9, 20)]
+    assert xs == sorted(xs) and abs(xs[2] - 0.4) < 1e-9
+    assert reader_confidence(0.1, 10, 6.0, 0.2, 0.0) < reader_confidence(0.6, 10, 6.0, 0.2, 0.0)
+    assert reader_confidence(0.4, 6.0, 6.0, 0.2, -0.5) < 0.4
 
 
 def test_abstention_curve_and_operating_point():
@@ -169,9 +171,9 @@ def test_training_runs_checkpoints_and_resumes(tmp_path, base_dir):
 
 
 def test_reader_reads_the_article(reader, article_text):
-    q = "湖北提出到2025年人工智能核心产业规模超过多少?"
-    start = article_text.index("湖北")
-    passage = article_text[start: start + 300]
+    q = "湖北人工智能产业规模到2025年超过多少?"
+    start = article_text.rindex("。", 0, article_text.index("1500亿元")) + 1
+    passage = article_text[start: start + 200]
     spans = reader.read(q, [passage, "今天天气很好。"])
     best = spans[0]
     assert best.passage == 0
@@ -192,3 +194,89 @@ def test_reader_answers_carry_exact_offsets(article_qa, article_text):
             assert ss.start <= sp.start and sp.end <= ss.end
         for c in ans.citations:
             assert article_text[c.start:c.end] == c.text
+
+
+class _FakeReader:
+    """Returns one fixed span per call (offsets into passage 0)."""
+
+    def __init__(self, text: str, piece: str, score: float, null: float) -> None:
+        from rag.reader.decoding import SpanScore
+
+        a = text.index(piece)
+        self.span = SpanScore(0, a, a + len(piece), score, null)
+
+    def read(self, question, passages, top_n=5):
+        return [self.span]
+
+
+DOC = "前言。" * 30 + "2023年，湖北提出到2025年人工智能核心产业规模超过1500亿元。"
+
+
+def _passage() -> Passage:
+    start = DOC.index("2023年")
+    return Passage(Chunk("d#1", "d", start, len(DOC), DOC[start:]), rank=1, score=1.0, dense_score=0.9)
+
+
+def test_reader_answerer_takes_the_reader_span_with_document_offsets():
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = _passage()
+    ra = ReaderAnswerer(_FakeReader(p.chunk.text, "1500亿元", 12.0, 0.0), Answerer(Settings(), {}), Settings())
+    ans = ra.answer("湖北人工智能核心产业规模到2025年超过多少?", [p])
+    assert ans.answer == "1500亿元"
+    assert DOC[ans.answer_span.start:ans.answer_span.end] == ans.answer
+    assert DOC[ans.sentence_span.start:ans.sentence_span.end].startswith("2023年")
+    assert ans.extra["reader"]["text"] == "1500亿元" and ans.extra["rules"]["answer"]
+
+
+def test_reader_answerer_prefers_the_rules_over_a_weak_untyped_reader_span():
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = _passage()
+    ra = ReaderAnswerer(_FakeReader(p.chunk.text, "湖北提出", 1.0, 4.0), Answerer(Settings(), {}), Settings())
+    ans = ra.answer("湖北人工智能核心产业规模到2025年超过多少?", [p])
+    assert ans.extra["picked"] == "rules" and ans.answer == "1500亿元"
+    assert DOC[ans.answer_span.start:ans.answer_span.end] == ans.answer
+
+
+def test_reader_answerer_declines_below_its_threshold():
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = _passage()
+    s = Settings(reader_min_confidence=0.999)
+    ra = ReaderAnswerer(_FakeReader(p.chunk.text, "1500亿元", 12.0, 0.0), Answerer(s, {}), s)
+    ans = ra.answer("湖北人工智能核心产业规模到2025年超过多少?", [p])
+    assert ans.answer is None and ans.answer_span is None and ans.extra["withheld"] == "1500亿元"
+    assert ans.citations and DOC[ans.citations[0].start:ans.citations[0].end] == ans.citations[0].text
+
+
+def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, reader):
+    """rag eval with the shipped reader: same questions, same passages, both answer steps, plus the
+    declining curve from asking each question without its own paragraph."""
+    from fakes import HashEncoder
+    from test_evaluate import squad_json
+
+    from rag.config import Settings
+    from rag.evaluate import format_summary, run_eval
+    from rag.squad import parse_squad
+
+    sset = parse_squad(squad_json(), name="toy")
+    r = run_eval(sset, HashEncoder(), Settings(reader="auto"), index_dir=tmp_path / "ix", modes=["hybrid"],
+                 abstention=4)
+    s = r.summary
+    assert list(s["modes"]) == ["hybrid", "hybrid:rules"] and set(s["oracle_rows"]) == {"oracle", "oracle:rules"}
+    assert s["reader"]["weights"].endswith(".safetensors") and "reader_ms_p50" in s["modes"]["hybrid"]
+    assert "reader_ms_p50" not in s["modes"]["hybrid:rules"]
+    assert any(d["oracle"]["em"] for d in r.details)   # the reader finds toy number spans
+    ab = s["abstention"]["abstention"]
+    assert ab["questions"] == 4 and ab["curve"][0]["threshold"] == 0.0
+    assert ab["curve"][0]["recall"] == 0.0 and ab["curve"][-1]["recall"] > 0
+    assert ab["best"] in ab["curve"]
+    table = format_summary(s)
+    assert "hybrid:rules" in table and "oracle:rules" in table and "declining precision" in table
