@@ -8,12 +8,15 @@ retrieval over the corpus without that paragraph returns, except that fusion
 normalised the scores with the removed chunks present. Both runs record the
 confidence and the answer the system would give if it never declined; sweeping
 the threshold over the confidences gives precision and recall of declining and
-the score of the mixed set, whose best point is the operating point.
+the score of the mixed set. The operating point is the highest threshold that
+still answers 95% of the questions that have their paragraph.
 
 >>> t = [Trial("a", "own", 0.9, 1.0, 1.0), Trial("a", "removed", 0.2, 0.0, 0.0)]
 >>> p = curve(t, [0.5])[0]
 >>> (p["precision"], p["recall"], p["answered_own"], p["mixed_score"])
 (1.0, 1.0, 1.0, 1.0)
+>>> operating_point(curve(t, [0.0, 0.5, 0.95]))["threshold"]
+0.5
 """
 
 from __future__ import annotations
@@ -93,14 +96,40 @@ def curve(trials: Sequence[Trial], thresholds: Sequence[float]) -> list[dict[str
     return out
 
 
-def operating_point(points: Sequence[dict[str, float]]) -> dict[str, float]:
+#: The share of questions that have their paragraph that must still be answered at the operating
+#: point: a product whose documents usually hold the answer must not decline much more than that.
+MIN_ANSWERED = 0.95
+
+
+def operating_point(points: Sequence[dict[str, float]], min_answered: float = MIN_ANSWERED) -> dict[str, float]:
+    """The highest threshold that still answers ``min_answered`` of the normal questions.
+
+    Declining recall only grows with the threshold, so this is the point that declines the most
+    paragraph-less questions within the answering budget. When no threshold above 0 keeps the
+    budget, the point with the best mixed-set score.
+
+    Args:
+        points: the output of :func:`curve`.
+        min_answered: the share of normal questions that must be answered.
+
+    Returns:
+        The chosen point.
+    """
+    within = [p for p in points if p["answered_own"] >= min_answered]
+    return max(within, key=lambda p: p["threshold"]) if within else best_mixed(points)
+
+
+def best_mixed(points: Sequence[dict[str, float]]) -> dict[str, float]:
     """The threshold with the best mixed-set score (the lowest one on a tie).
+
+    With as many paragraph-less questions as normal ones this favours declining: a correct
+    decline scores 1, a correct answer its F1.
 
     Args:
         points: the output of :func:`curve`.
 
     Returns:
-        The chosen point.
+        The point.
     """
     return max(points, key=lambda p: (p["mixed_score"], -p["threshold"]))
 

@@ -84,9 +84,10 @@ class Settings:
     reader_passages: int = 3        # top passages the reader reads
     reader_retrieval_weight: float = 2.0   # logits added per unit of a passage's fused retrieval score
     reader_margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
-    reader_margin_weight: float = 0.2      #   confidence as it is; log-odds per logit above it
-    reader_bias: float = -0.5              # log-odds added to every reader span before the rules' span is compared
-    reader_min_confidence: float = 0.15    # below this the picked answer is withheld (abstention curve, docs)
+    reader_margin_weight: float = 0.1      #   confidence as it is; log-odds per logit above it
+    reader_bias: float = 2.5               # log-odds added to every reader span before the rules' span is compared
+    reader_min_confidence: float = 0.46    # below this the picked answer is withheld: the CMRC declining curve's
+    #   operating point, the highest threshold that answers 95% of questions that have their paragraph
 
     def with_overrides(self, **kwargs: Any) -> "Settings":
         """Copy with some fields changed; ``None`` values are ignored.

@@ -656,7 +656,8 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
 
     abstention_rows: dict[str, dict[str, Any]] = {}
     if abstention:
-        from rag.abstention import REMOVAL_DEPTH, curve, default_thresholds, operating_point, run_trials
+        from rag.abstention import (REMOVAL_DEPTH, best_mixed, curve, default_thresholds, operating_point,
+                                    run_trials)
 
         asked = questions[:abstention]
         for suffix, system in systems:
@@ -678,6 +679,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                       else system.settings.min_confidence)
             abstention_rows["abstention" + suffix] = {
                 "questions": len(asked), "curve": points, "best": operating_point(points),
+                "best_mixed": best_mixed(points),
                 "current": curve(trials, [in_use])[0], "seconds": round(time.perf_counter() - t_mode, 2)}
             say(f"{sset.name} abstention{suffix}: best {abstention_rows['abstention' + suffix]['best']}")
 

@@ -152,11 +152,12 @@ class ReaderAnswerer:
                             "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
                             "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
                  "rules": rule_extra}
-        # A 、-list asked for (哪些/哪几): the rules take the whole list where the reader, trained on
-        # short answers, tends to stop at its first item.
-        list_asked = q.qtype == "list" and rule.found and bool(rule.extra.get("features", {}).get("typed"))
-        if rule.found and (rule.confidence > conf or list_asked):
+        if rule.found and rule.confidence > conf:
             return self._decide(replace(rule, extra={**rule.extra, **extra, "picked": "rules"}))
+        if rule.found and self._rules_know_better(q, rule, p, a, b):
+            # the reader's evidence that the answer is here stands; the rules shape the span
+            return self._decide(replace(rule, confidence=round(conf, 4),
+                                        extra={**rule.extra, **extra, "picked": "rules (shape)"}))
         chunk = p.chunk
         top = list(passages[:top_k] if top_k else passages)
         sent = next(((x.start, x.end) for x in split_sentences(chunk.text, max_chars=s.max_sentence_chars,
@@ -167,6 +168,26 @@ class ReaderAnswerer:
             answer_span=Span(chunk.doc, chunk.start + a, chunk.start + b), citations=cite_first(p, top),
             sentence_span=Span(chunk.doc, chunk.start + min(sent[0], a), chunk.start + max(sent[1], b)),
             cited_rank=1, extra={**extra, "features": feats, "picked": "reader"}))
+
+    @staticmethod
+    def _rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int) -> bool:
+        """Where the rules' typed span beats the reader's whatever the scores.
+
+        A 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the reader, trained on
+        short answers, stops at the first item or takes the abbreviation (《措施》). And when the
+        rules' typed span is the reader's span with its modifiers or head noun (北京市经济和信息化局
+        for 经济和信息化局, 人工智能反诈平台 for 反诈平台), the fuller name is the answer.
+        """
+        feats = rule.extra.get("features") or {}
+        if not feats.get("typed") and not feats.get("head_match"):
+            return False
+        if q.qtype in ("list", "title") and feats.get("typed"):
+            return True
+        span = rule.answer_span
+        if span is None or span.doc != p.chunk.doc:
+            return False
+        ra, rb = p.chunk.start + a, p.chunk.start + b
+        return span.start <= ra and rb <= span.end and (span.end - span.start) - (rb - ra) <= 8
 
     def _respectively(self, question: str, text: str, a: int, b: int) -> tuple[int, int]:
         """成都、宁夏…分别1000万元、4000万元 asked about 宁夏: the reader tends to take the first

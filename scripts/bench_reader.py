@@ -1,5 +1,8 @@
 """Reader speed and accuracy by numeric format: float32, bfloat16, int8 (dynamic), same run.
 
+With ``--passages paragraph`` the reader alone reads each question's whole gold
+paragraph: the reader-only oracle used for the learning curve in docs/reader.md.
+
 Each question of CMRC 2018 dev is read with three passages, as in serving: its
 gold paragraph cut into chunks of the index's size, the chunk holding the
 answer first, then the next two (wrapping around), so every question costs
@@ -44,17 +47,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--passages", choices=("top3", "paragraph"), default="top3",
+                    help="top3: three chunks, the answer's first (serving cost); paragraph: the whole gold "
+                         "paragraph (reader-only oracle, for the learning curve)")
+    ap.add_argument("--variants", default="float32,bfloat16,int8", help="comma-separated subset")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     import torch
 
     sset = load_squad(resolve("cmrc"))
     base = Reader.load(args.weights)
-    fp32 = Reader(base.net, base.tokenizer, bf16=False)
-    bf16 = Reader(base.net, base.tokenizer, bf16=True)
-    qnet = torch.ao.quantization.quantize_dynamic(copy.deepcopy(base.net), {torch.nn.Linear}, dtype=torch.qint8)
-    int8 = Reader(qnet, base.tokenizer, bf16=False)
-    variants = {"float32": fp32, "bfloat16": bf16, "int8": int8}
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    variants = {}
+    if "float32" in wanted:
+        variants["float32"] = Reader(base.net, base.tokenizer, bf16=False)
+    if "bfloat16" in wanted:
+        variants["bfloat16"] = Reader(base.net, base.tokenizer, bf16=True)
+    if "int8" in wanted:
+        qnet = torch.ao.quantization.quantize_dynamic(copy.deepcopy(base.net), {torch.nn.Linear}, dtype=torch.qint8)
+        variants["int8"] = Reader(qnet, base.tokenizer, bf16=False)
     settings = Settings()
     ms = {k: [] for k in variants}
     f1 = {k: [] for k in variants}
@@ -63,7 +74,9 @@ def main() -> None:
     for r in variants.values():
         r.read("预热", ["预热文本。"])
     for q in questions:
-        passages = three_passages(sset.paragraph(q.doc).context, list(q.answers), settings, q.doc)
+        context = sset.paragraph(q.doc).context
+        passages = ([context] if args.passages == "paragraph"
+                    else three_passages(context, list(q.answers), settings, q.doc))
         for name, r in variants.items():
             t = time.perf_counter()
             spans = r.read(q.question, passages)
@@ -77,14 +90,14 @@ def main() -> None:
         out[name] = {"ms_p50": round(statistics.median(xs), 1), "ms_p95": round(xs[int(0.95 * (len(xs) - 1))], 1),
                      "f1": round(100 * statistics.fmean(f1[name]), 2), "em": round(100 * statistics.fmean(em[name]), 2),
                      "questions": len(questions)}
-    out["_meta"] = {"threads": torch.get_num_threads(), "weights": args.weights, "cpu_bf16": bf16.bf16}
+    out["_meta"] = {"passages": args.passages, "threads": torch.get_num_threads(), "weights": args.weights, "cpu_bf16": base.bf16}
     if args.json:
         print(json.dumps(out, indent=1))
         return
     for name in variants:
         r = out[name]
         print(f"{name:<9} p50 {r['ms_p50']:>6.1f} ms  p95 {r['ms_p95']:>6.1f} ms  F1 {r['f1']:.1f}  EM {r['em']:.1f}"
-              f"  ({r['questions']} questions, top-3 chunks, {out['_meta']['threads']} threads)")
+              f"  ({r['questions']} questions, {args.passages}, {out['_meta']['threads']} threads)")
 
 
 if __name__ == "__main__":

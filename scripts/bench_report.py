@@ -167,18 +167,25 @@ def abstention_lines(s: dict, docs: Path, key: str) -> list[str]:
            "questions that had no paragraph), its recall (paragraph-less questions declined), the share of normal "
            "questions still answered with their F1 (declines count 0), and the mixed-set score (mean of F1 on "
            "answered normal questions and 1 for each correctly declined one). The operating point is the "
-           "threshold with the best mixed-set score.", "",
+           "highest threshold that still answers 95% of the normal questions (`rag.abstention.operating_point`): "
+           "most questions people ask of their own documents have an answer there, and the best mixed score "
+           "(which counts a correct decline as much as a perfect answer) would decline a quarter of them.", "",
            "| answer step | threshold | precision | recall | normal answered | normal F1 | mixed score |",
            "|---|---|---|---|---|---|---|"]
+    from rag.abstention import MIN_ANSWERED, best_mixed, operating_point
+
     for name, a in ab.items():
         label = "rules alone" if name.endswith(":rules") else ("trained reader + rules" if s.get("reader") else "rules")
         pts = a["curve"]
-        shown = {id(p): p for p in pts[::5]}
-        for p in (a["best"], a["current"]):
-            shown[id(p)] = p
+        op, bm = operating_point(pts), best_mixed(pts)
+        shown = {round(p["threshold"], 2): p for p in pts[::5]}
+        for p in (op, bm, a["current"]):
+            shown[round(p["threshold"], 2)] = p
         for p in sorted(shown.values(), key=lambda p: p["threshold"]):
-            tag = (" **(in use)**" if p is a["current"] or p == a["current"] else "") + \
-                  (" **(best)**" if p == a["best"] else "")
+            tag = (" **(in use)**" if round(p["threshold"], 2) == round(a["current"]["threshold"], 2) else "") + \
+                  (f" **(operating point: highest with ≥ {100 * MIN_ANSWERED:.0f}% answered)**"
+                   if p["threshold"] == op["threshold"] else "") + \
+                  (" *(best mixed score)*" if p["threshold"] == bm["threshold"] else "")
             out.append(f"| {label}{tag} | {p['threshold']:.3f} | {p['precision']:.3f} | {p['recall']:.3f} | "
                        f"{100 * p['answered_own']:.1f}% | {p['own_f1']:.1f} | {p['mixed_score']:.3f} |")
     out.append("")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.abstention import Trial, curve, operating_point, without_doc
+from rag.abstention import Trial, best_mixed, curve, operating_point, without_doc
 from rag.reader.decoding import best_spans
 from rag.reader.windows import Window, char_span, make_windows, token_span
 from rag.reading import clean_span, reader_confidence
@@ -115,8 +115,9 @@ def test_abstention_curve_and_operating_point():
     assert pts[0]["recall"] == 0.0 and pts[0]["answered_own"] == 1.0
     assert pts[-1]["recall"] == 1.0 and pts[-1]["answered_own"] == 0.0
     assert pts[1] == {**pts[1], "precision": 1.0, "recall": 0.5, "answered_own": 1.0}
-    best = operating_point(pts)
-    assert best["mixed_score"] == max(p["mixed_score"] for p in pts)
+    assert operating_point(pts)["threshold"] == 0.35          # the highest that answers >= 95%
+    assert best_mixed(pts)["threshold"] == 0.7 == max(pts, key=lambda p: p["mixed_score"])["threshold"]
+    assert operating_point(pts, min_answered=1.01) == best_mixed(pts)
 
 
 def test_without_doc_renumbers():
