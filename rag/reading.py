@@ -174,20 +174,25 @@ class ReaderAnswerer:
         """Where the rules' typed span beats the reader's whatever the scores.
 
         A 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the reader, trained on
-        short answers, stops at the first item or takes the abbreviation (《措施》). And when the
-        rules' typed span is the reader's span with its modifiers or head noun (北京市经济和信息化局
-        for 经济和信息化局, 人工智能反诈平台 for 反诈平台), the fuller name is the answer.
+        short answers, stops at the first item or takes the abbreviation (《措施》). When the rules'
+        span is the reader's span with the modifiers in front (no clause break; 深度学习技术及应用
+        国家工程研究中心 for 国家工程研究中心), or their typed span adds a head noun or modifiers
+        (北京市经济和信息化局 for 经济和信息化局), the fuller name is the answer.
         """
         feats = rule.extra.get("features") or {}
-        if not feats.get("typed") and not feats.get("head_match"):
-            return False
         if q.qtype in ("list", "title") and feats.get("typed"):
             return True
         span = rule.answer_span
         if span is None or span.doc != p.chunk.doc:
             return False
         ra, rb = p.chunk.start + a, p.chunk.start + b
-        return span.start <= ra and rb <= span.end and (span.end - span.start) - (rb - ra) <= 8
+        extra = (span.end - span.start) - (rb - ra)
+        if not (span.start <= ra and rb <= span.end) or extra <= 0:
+            return False
+        if rb == span.end and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
+            # the same noun phrase with its modifiers: 深度学习技术及应用国家工程研究中心 for 国家工程研究中心
+            return True
+        return bool(feats.get("typed") or feats.get("head_match")) and extra <= 8
 
     def _respectively(self, question: str, text: str, a: int, b: int) -> tuple[int, int]:
         """成都、宁夏…分别1000万元、4000万元 asked about 宁夏: the reader tends to take the first
