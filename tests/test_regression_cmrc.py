@@ -23,8 +23,8 @@ from rag.squad import SquadSet, load_squad, resolve
 N_QUESTIONS = 200
 N_PARAGRAPHS = 200
 
-# Measured 2026-11-28 17:04: trained reader + rules: hybrid R@1 0.975, R@5 0.995, F1 63.6, EM 44.0;
-# oracle (gold paragraph given) F1 61.1, EM 40.5. Rules alone, same run: hybrid F1 49.9, EM 26.5;
+# Measured 2026-11-28 17:36: trained reader + rules: hybrid R@1 0.975, R@5 0.995, F1 63.9, EM 44.0;
+# oracle (gold paragraph given) F1 61.4, EM 40.5. Rules alone, same run: hybrid F1 49.9, EM 26.5;
 # oracle F1 50.6, EM 28.0. BM25 R@5 0.985. 685 chunks; the whole test took 154 s on a quiet
 # 2-core machine (41 s before the reader, which now answers every question a second time).
 FLOORS = {
@@ -34,8 +34,6 @@ FLOORS = {
     "oracle": {"f1": 57.0, "em": 36.0},
     "oracle:rules": {"f1": 47.0, "em": 24.0},
 }
-#: Whole test, embedding included; generous, as the machine may be shared.
-MAX_SECONDS = 600
 
 
 def subset(full: SquadSet) -> SquadSet:
@@ -71,4 +69,3 @@ def test_cmrc_regression(cmrc_file, embedder, tmp_path):
     for mode, floors in FLOORS.items():
         for key, floor in floors.items():
             assert got[mode][key] >= floor, f"{mode} {key} fell to {got[mode][key]:.3f} (floor {floor}); {report}"
-    assert elapsed < MAX_SECONDS, f"took {elapsed:.0f}s (limit {MAX_SECONDS}s)"
