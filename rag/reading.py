@@ -144,7 +144,7 @@ class ReaderAnswerer:
         if best is None:
             return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules"}))
         total, sp, p, a, b = best
-        a, b = self._respectively(question, p.chunk.text, a, b)
+        a, b = self._respectively(q, p.chunk.text, a, b)
         margin = sp.score - sp.null_score
         judged, feats = self.rules.judge(question, passages, p, a, b)
         conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, s.reader_bias)
@@ -194,14 +194,14 @@ class ReaderAnswerer:
             return True
         return bool(feats.get("typed") or feats.get("head_match")) and extra <= 8
 
-    def _respectively(self, question: str, text: str, a: int, b: int) -> tuple[int, int]:
+    def _respectively(self, q: Any, text: str, a: int, b: int) -> tuple[int, int]:
         """成都、宁夏…分别1000万元、4000万元 asked about 宁夏: the reader tends to take the first
         value; the rules know the value in the asked item's position (:func:`respectively`)."""
         sent = next((x for x in split_sentences(text, max_chars=self.settings.max_sentence_chars,
                                                 heading_max_chars=0) if x.start <= a < x.end), None)
         if sent is None or b > sent.end:
             return a, b
-        na, nb = respectively(analyze(question), text[sent.start:sent.end], (a - sent.start, b - sent.start))
+        na, nb = respectively(q, text[sent.start:sent.end], (a - sent.start, b - sent.start))
         return sent.start + na, sent.start + nb
 
     def _decide(self, ans: Answer) -> Answer:
