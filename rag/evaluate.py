@@ -11,7 +11,8 @@ Reported per mode: retrieval Recall@1/@3/@5 and MRR@10 (a passage counts when it
 comes from the question's paragraph), end-to-end EM and F1 (CMRC 2018 metric,
 :mod:`rag.metrics`, best over the gold answers), how often it declined, and the
 latency per question (median and p95, model loaded, retrieval + answer). One
-more row, ``oracle``, gives the answer step the gold paragraph alone: that is
+more row, ``oracle``, gives the system the gold paragraph alone as its corpus
+(its chunks, ranked by the same retrieval scores over that paragraph): that is
 comparable with published reader-only results. Also: index build throughput
 and the process's peak RSS.
 
@@ -232,7 +233,7 @@ class BenchQA(QASystem):
         retrieving them: the whole answer path except retrieval (used for the oracle row)."""
         self.ensure_index()
         real = self._retriever
-        fixed = _FixedRetriever()
+        fixed = _FixedRetriever(real)
         self._retriever = fixed  # type: ignore[assignment]
         try:
             yield fixed
@@ -257,11 +258,29 @@ class BenchQA(QASystem):
         return self._rows_by_doc.get(doc, [])
 
 
+    def gold_passages(self, question: str, doc: str) -> list[Passage]:
+        """The system given one paragraph as its whole corpus: that paragraph's chunks, ranked by
+        the usual retrieval scores computed over them alone (the ``oracle`` row).
+
+        Args:
+            question: the question.
+            doc: the gold paragraph's document id.
+
+        Returns:
+            Up to ``top_k`` passages, best first.
+        """
+        self.ensure_index()
+        retriever = getattr(self._retriever, "real", self._retriever)
+        assert retriever is not None
+        return retriever.search_rows(question, self.rows_of(doc), keyword_query=self._keyword_query(question))
+
+
 class _FixedRetriever:
     """Stands in for the retriever: returns the passages it was given."""
 
-    def __init__(self) -> None:
+    def __init__(self, real: Any = None) -> None:
         self.passages: list[Passage] = []
+        self.real = real
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid", **kwargs: Any) -> list[Passage]:
         return list(self.passages)
@@ -482,31 +501,6 @@ def ensure_bench_index(qa: BenchQA, index_dir: Path, show_progress: bool,
     return info
 
 
-def oracle_passage(qa: BenchQA, doc: str, qvec: np.ndarray | None) -> Passage:
-    """The gold paragraph as the only passage: one chunk covering all of it.
-
-    Its dense score is the best cosine between the question and the paragraph's
-    indexed chunks (what retrieval would have reported), so that the answer
-    step's confidence sees a realistic value.
-
-    Args:
-        qa: the system (index loaded).
-        doc: the gold document id.
-        qvec: the question's embedding, or None (no dense score then).
-
-    Returns:
-        The passage, rank 1.
-    """
-    text = qa.document_text(doc)
-    dense_score = None
-    if qvec is not None:
-        rows = qa.rows_of(doc)
-        if rows:
-            dense_score = float(np.max(qa.index.vectors[rows] @ qvec))
-    return Passage(chunk=Chunk(chunk_id=f"{doc}#all", doc=doc, start=0, end=len(text), text=text),
-                   rank=1, score=1.0, dense_score=dense_score)
-
-
 def _loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -639,7 +633,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
             o_lat: list[float] = []
             with system.fixed_passages() as fixed:
                 for q, d in zip(questions, details):
-                    fixed.passages = [oracle_passage(system, q.doc, memo.vectors.get(q.question))]
+                    fixed.passages = system.gold_passages(q.question, q.doc)
                     t = time.perf_counter()
                     ans = _ask(lambda: system.ask(q.question))
                     o_lat.append((time.perf_counter() - t) * 1000)

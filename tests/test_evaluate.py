@@ -179,17 +179,21 @@ def test_run_eval_reuses_cached_index(squad_file, fake_encoder, tmp_path):
     assert cache_key(s, Settings(chunk_chars=100), fake_encoder.name) != folder.name
 
 
-def test_oracle_passage_is_the_whole_paragraph(squad_file, fake_encoder, tmp_path):
-    from rag.evaluate import oracle_passage
-
+def test_gold_passages_rank_only_the_gold_paragraphs_chunks(squad_file, fake_encoder, tmp_path):
+    """The oracle row's passages: the system with the gold paragraph as its whole corpus."""
     s = load_squad(squad_file)
-    qa = BenchQA(s.documents(), tmp_path / "ix", encoder=fake_encoder)
+    qa = BenchQA(s.documents(), tmp_path / "ix", Settings(chunk_chars=30, overlap_sentences=0), fake_encoder)
     qa.ensure_index()
-    q = fake_encoder.encode_queries(["长江全长约多少公里？"])[0]
-    p = oracle_passage(qa, "toy_dev/P1", q)
-    assert p.chunk.text == PARAGRAPHS[0][2] and p.chunk.start == 0
-    assert p.dense_score is not None and 0 < p.dense_score <= 1.0001
-    assert oracle_passage(qa, "toy_dev/P1", None).dense_score is None
+    ps = qa.gold_passages("长江最后注入哪里？", "toy_dev/P1")
+    assert len(ps) >= 2 and {p.chunk.doc for p in ps} == {"toy_dev/P1"}
+    assert [p.rank for p in ps] == list(range(1, len(ps) + 1))
+    assert [p.score for p in ps] == sorted((p.score for p in ps), reverse=True)
+    text = PARAGRAPHS[0][2]
+    assert all(text[p.chunk.start:p.chunk.end] == p.chunk.text for p in ps)
+    assert ps[0].chunk.text.find("东海") >= 0   # the keyword side finds the chunk that answers
+    with qa.fixed_passages():
+        assert qa.gold_passages("长江最后注入哪里？", "toy_dev/P1") == ps  # also while retrieval is fixed
+    assert qa.gold_passages("长江最后注入哪里？", "toy_dev/none") == []
 
 
 def test_run_eval_rejects_unknown_mode(squad_file, fake_encoder, tmp_path):
