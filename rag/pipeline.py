@@ -143,16 +143,24 @@ class QASystem:
         ``auto`` uses the shipped weights when they are installed; a path that does not
         hold reader weights is an error, not a silent fallback.
         """
-        from rag.reader.reader import DEFAULT_WEIGHTS, load_cached
+        from rag.reader.reader import WEIGHTS_DIR, load_cached
+
+        files = self._reader_files()
+        if files is None:
+            return None
+        if not files:
+            log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
+            return None
+        return load_cached(",".join(str(f) for f in files))
+
+    def _reader_files(self) -> tuple[Path, ...] | None:
+        """The weights files the ``reader`` setting names (None for ``off``)."""
+        from rag.reader.reader import default_weights, weights_files
 
         spec = self.settings.reader
         if spec == "off":
             return None
-        path = DEFAULT_WEIGHTS if spec == "auto" else Path(spec)
-        if spec == "auto" and not path.is_file():
-            log.info("no reader weights at %s: answering with the rules", path)
-            return None
-        return load_cached(str(path))
+        return default_weights() if spec == "auto" else weights_files(spec)
 
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""
@@ -164,12 +172,13 @@ class QASystem:
         if not self.uses_reader():
             return None
         from rag.reader.model import read_meta
-        from rag.reader.reader import DEFAULT_WEIGHTS
 
-        path = DEFAULT_WEIGHTS if self.settings.reader == "auto" else Path(self.settings.reader)
-        meta = read_meta(path)
-        return {"weights": str(path), "epoch": meta.get("epoch"), "dev": meta.get("dev"),
-                "config": meta.get("config")}
+        members = []
+        for path in self._reader_files() or ():
+            meta = read_meta(path)
+            members.append({"weights": str(path), "epoch": meta.get("epoch"), "dev": meta.get("dev"),
+                            "config": meta.get("config")})
+        return {"weights": [m["weights"] for m in members], "members": members}
 
     @property
     def index(self) -> StoredIndex:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from rag.chunking import chunk_document  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.metrics import exact_match, f1_score  # noqa: E402
-from rag.reader.reader import DEFAULT_WEIGHTS, Reader  # noqa: E402
+from rag.reader.reader import Reader, default_weights  # noqa: E402
 from rag.squad import load_squad, resolve  # noqa: E402
 from rag.types import Document  # noqa: E402
 
@@ -46,7 +46,8 @@ def three_passages(text: str, golds: list[str], settings: Settings, doc: str) ->
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=300)
-    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--weights", default=",".join(str(f) for f in default_weights()),
+                    help="weights file(s), comma-separated for an ensemble (default: the shipped reader)")
     ap.add_argument("--passages", choices=("top3", "paragraph"), default="top3",
                     help="top3: three chunks, the answer's first (serving cost); paragraph: the whole gold "
                          "paragraph (reader-only oracle, for the learning curve)")
@@ -60,12 +61,13 @@ def main() -> None:
     wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
     variants = {}
     if "float32" in wanted:
-        variants["float32"] = Reader(base.net, base.tokenizer, bf16=False)
+        variants["float32"] = Reader(base.nets, base.tokenizer, bf16=False)
     if "bfloat16" in wanted:
-        variants["bfloat16"] = Reader(base.net, base.tokenizer, bf16=True)
+        variants["bfloat16"] = Reader(base.nets, base.tokenizer, bf16=True)
     if "int8" in wanted:
-        qnet = torch.ao.quantization.quantize_dynamic(copy.deepcopy(base.net), {torch.nn.Linear}, dtype=torch.qint8)
-        variants["int8"] = Reader(qnet, base.tokenizer, bf16=False)
+        qnets = [torch.ao.quantization.quantize_dynamic(copy.deepcopy(n), {torch.nn.Linear}, dtype=torch.qint8)
+                 for n in base.nets]
+        variants["int8"] = Reader(qnets, base.tokenizer, bf16=False)
     settings = Settings()
     ms = {k: [] for k in variants}
     f1 = {k: [] for k in variants}

@@ -330,10 +330,14 @@ def main() -> None:
         L += quality_table(s) + [""]
         if s.get("reader"):
             rd = s["reader"]
-            L += [f"Trained reader: `{Path(rd['weights']).name}`, epoch {rd.get('epoch')} "
-                  f"(held-out DRCD/XQuAD articles: F1 {rd.get('dev', {}).get('f1')}, EM {rd.get('dev', {}).get('em')}); "
-                  "see [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the same "
-                  "passages with the rule-based extractor only (`reader=off`), in the same run, question by "
+            members = rd.get("members") or [rd]   # runs before the ensemble had one file, no members
+            named = "; ".join(
+                f"`{Path(m['weights']).name}`, epoch {m.get('epoch')} (held-out DRCD/XQuAD articles: "
+                f"F1 {(m.get('dev') or {}).get('f1')}, EM {(m.get('dev') or {}).get('em')})" for m in members)
+            L += [f"Trained reader: {named}"
+                  + ("; their start and end logits are averaged" if len(members) > 1 else "")
+                  + ". See [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the "
+                  "same passages with the rule-based extractor only (`reader=off`), in the same run, question by "
                   "question.", ""]
         modes_file = load(res / f"{key}_retrieval_modes.json")
         if modes_file:

@@ -33,11 +33,11 @@ def tokenizer(base_dir):
 
 @pytest.fixture(scope="session")
 def reader():
-    from rag.reader.reader import DEFAULT_WEIGHTS, load_cached
+    from rag.reader.reader import WEIGHTS_DIR, default_weights, load_cached
 
-    if not DEFAULT_WEIGHTS.is_file():
-        pytest.fail(f"shipped reader weights missing: {DEFAULT_WEIGHTS}")
-    return load_cached(str(DEFAULT_WEIGHTS))
+    if not default_weights():
+        pytest.fail(f"shipped reader weights missing: {WEIGHTS_DIR}")
+    return load_cached(",".join(str(f) for f in default_weights()))
 
 
 TEXT = "湖北提出，到2025年全省人工智能核心产业规模超过1500亿元，带动相关产业规模超过5000亿元。" * 6
@@ -182,6 +182,43 @@ def test_reader_reads_the_article(reader, article_text):
     assert best.score > best.null_score
 
 
+def test_an_ensemble_reads_with_the_mean_of_its_members_logits(tokenizer):
+    """Two networks: the reader's logits are their average, whatever the order."""
+    import torch
+
+    from rag.reader.reader import Reader
+
+    class Const(torch.nn.Module):
+        def __init__(self, k: float) -> None:
+            super().__init__()
+            self.k = k
+
+        def forward(self, ids, mask):
+            pos = torch.arange(ids.shape[1], dtype=torch.float32).expand(ids.shape[0], -1)
+            return self.k * pos, -self.k * pos
+
+    wins = make_windows(tokenizer, "多少?", [TEXT], max_len=64, stride=16)
+    one = Reader(Const(1.0), tokenizer, bf16=False).logits(wins)
+    pair = Reader([Const(1.0), Const(3.0)], tokenizer, bf16=False).logits(wins)
+    rev = Reader([Const(3.0), Const(1.0)], tokenizer, bf16=False).logits(wins)
+    for (s1, e1), (s2, e2), (s3, _) in zip(one, pair, rev):
+        np.testing.assert_allclose(s2, 2 * s1)
+        np.testing.assert_allclose(e2, 2 * e1)
+        np.testing.assert_allclose(s3, s2)
+
+
+def test_weights_setting_names_one_file_or_an_ensemble(tmp_path):
+    from rag.reader.model import ReaderWeightsError
+    from rag.reader.reader import Reader, default_weights, weights_files
+
+    assert default_weights() and all(f.suffix == ".safetensors" for f in default_weights())
+    assert weights_files(None) == default_weights()
+    assert [f.name for f in weights_files(f"{tmp_path}/a.safetensors,{tmp_path}/b.safetensors")] == \
+        ["a.safetensors", "b.safetensors"]
+    with pytest.raises(ReaderWeightsError):
+        Reader.load(tmp_path / "missing.safetensors")
+
+
 def test_reader_answers_carry_exact_offsets(article_qa, article_text):
     """With the shipped reader: every answer and sentence span reproduces the document text."""
     assert article_qa.uses_reader()
@@ -244,6 +281,33 @@ def test_reader_answerer_prefers_the_rules_over_a_weak_untyped_reader_span():
     assert DOC[ans.answer_span.start:ans.answer_span.end] == ans.answer
 
 
+def test_reader_answerer_keeps_a_sure_reader_span_with_the_rules_confidence():
+    """A reader that finds an answer (score above its no-answer score) keeps its span even when
+    the rules are more confident in theirs; their confidence still counts against declining."""
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = _passage()
+    s = Settings(reader_bias=-4.0)   # a reader span less trusted than the rules' typed number
+    ra = ReaderAnswerer(_FakeReader(p.chunk.text, "2023年", 7.0, 3.0), Answerer(s, {}), s)
+    ans = ra.answer("湖北人工智能核心产业规模到2025年超过多少?", [p])
+    assert ans.extra["picked"] == "reader" and ans.answer == "2023年"
+    assert ans.confidence >= ans.extra["rules"]["confidence"] > ans.extra["reader"]["confidence"]
+    assert DOC[ans.answer_span.start:ans.answer_span.end] == "2023年"
+
+
+def test_trim_particles_drops_edge_function_words_only():
+    from rag.reading import trim_particles
+
+    t = "该公约于1789年的夏天在中国北京签订，目的是和平。"
+    for piece, want in (("1789年的", "1789年"), ("于1789年", "1789年"), ("在中国北京", "中国北京"),
+                        ("目的", "目的"), ("的", "的"), ("夏天", "夏天")):
+        a = t.index(piece)
+        x, y = trim_particles(t, a, a + len(piece))
+        assert t[x:y] == want
+
+
 def test_reader_answerer_declines_below_its_threshold():
     from rag.answering import Answerer
     from rag.config import Settings
@@ -272,7 +336,8 @@ def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, r
                  abstention=4)
     s = r.summary
     assert list(s["modes"]) == ["hybrid", "hybrid:rules"] and set(s["oracle_rows"]) == {"oracle", "oracle:rules"}
-    assert s["reader"]["weights"].endswith(".safetensors") and "reader_ms_p50" in s["modes"]["hybrid"]
+    assert s["reader"]["weights"] and all(w.endswith(".safetensors") for w in s["reader"]["weights"])
+    assert all(m["epoch"] for m in s["reader"]["members"]) and "reader_ms_p50" in s["modes"]["hybrid"]
     assert "reader_ms_p50" not in s["modes"]["hybrid:rules"]
     assert any(d["oracle"]["em"] for d in r.details)   # the reader finds toy number spans
     ab = s["abstention"]["abstention"]

@@ -5,6 +5,6 @@ reader is built.
 """
 
 from rag.reader.decoding import SpanScore
-from rag.reader.reader import DEFAULT_WEIGHTS, Reader
+from rag.reader.reader import Reader, default_weights
 
-__all__ = ["DEFAULT_WEIGHTS", "Reader", "SpanScore"]
+__all__ = ["Reader", "SpanScore", "default_weights"]

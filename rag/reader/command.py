@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop early (smoke runs)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (default: on)")
     p.add_argument("--install", action="store_true",
-                   help="copy the best weights over the shipped default reader when done")
+                   help="copy the best weights into the shipped reader (one file per seed) when done")
     p.set_defaults(handler=cmd_train_reader)
 
 
@@ -52,7 +52,7 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
         The exit status.
     """
     from rag.cli import UserError
-    from rag.reader.reader import DEFAULT_WEIGHTS
+    from rag.reader.reader import WEIGHTS_DIR
     from rag.reader.train import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -66,8 +66,10 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     if args.install and best.exists():
-        DEFAULT_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(best, DEFAULT_WEIGHTS)
-        print(f"installed {best} → {DEFAULT_WEIGHTS}", file=out)
+        # one file per seed: installing a second seed adds a member to the default ensemble
+        target = WEIGHTS_DIR / f"reader-e5small-zh-seed{cfg.seed}.safetensors"
+        WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(best, target)
+        print(f"installed {best} → {target}", file=out)
     print(f"best weights: {best}", file=out)
     return 0

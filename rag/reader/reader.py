@@ -23,8 +23,39 @@ from rag.reader.windows import Window, make_windows
 
 log = logging.getLogger(__name__)
 
-#: The shipped weights, trained by ``rag train-reader`` (see README).
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader-e5small-zh.safetensors"
+#: Where ``rag train-reader --install`` puts weights; every file here is a member of the default reader.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: Weights files as settings name them: one path, or several joined by commas (an ensemble).
+WeightsSpec = str
+
+
+def default_weights() -> tuple[Path, ...]:
+    """The shipped weights files (trained by ``rag train-reader``, see README), in name order.
+
+    Returns:
+        The files; empty when none is installed.
+    """
+    return tuple(sorted(WEIGHTS_DIR.glob("*.safetensors")))
+
+
+def weights_files(spec: WeightsSpec | Path | Sequence[Path | str] | None) -> tuple[Path, ...]:
+    """The files a weights setting names.
+
+    >>> [p.name for p in weights_files("a.safetensors, b.safetensors")]
+    ['a.safetensors', 'b.safetensors']
+
+    Args:
+        spec: a path, comma-joined paths, a sequence of paths, or None (the shipped files).
+
+    Returns:
+        The paths.
+    """
+    if spec is None:
+        return default_weights()
+    if isinstance(spec, (str, Path)):
+        return tuple(Path(x.strip()) for x in str(spec).split(",") if x.strip())
+    return tuple(Path(x) for x in spec)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,10 +98,11 @@ class Reader:
 
     def __init__(self, net: Any, tokenizer: Any, max_len: int = 256, stride: int = 96,
                  max_answer_tokens: int = 40, bf16: bool | None = None) -> None:
-        """Wrap a loaded network.
+        """Wrap loaded networks.
 
         Args:
-            net: the span reader network (see :mod:`rag.reader.model`).
+            net: the span reader network (see :mod:`rag.reader.model`), or a list of them
+                trained alike with different seeds: their logits are averaged.
             tokenizer: its fast tokenizer.
             max_len: tokens per window.
             stride: tokens shared by consecutive windows.
@@ -78,7 +110,7 @@ class Reader:
             bf16: compute in bfloat16 (None: when the CPU has native bfloat16, see
                 :func:`cpu_has_bf16`; ``$RAG_READER_BF16=0/1`` decides otherwise).
         """
-        self.net = net
+        self.nets = list(net) if isinstance(net, (list, tuple)) else [net]
         self.tokenizer = tokenizer
         self.max_len = max_len
         self.stride = stride
@@ -86,25 +118,36 @@ class Reader:
         env = os.environ.get("RAG_READER_BF16")
         self.bf16 = bf16 if bf16 is not None else (env == "1" if env in ("0", "1") else cpu_has_bf16())
 
+    @property
+    def net(self) -> Any:
+        """The first network (the only one unless this is an ensemble)."""
+        return self.nets[0]
+
     @classmethod
-    def load(cls, weights: Path | str | None = None, base_dir: Path | str | None = None) -> "Reader":
-        """The shipped reader (or another weights file), loaded offline.
+    def load(cls, weights: WeightsSpec | Path | Sequence[Path | str] | None = None,
+             base_dir: Path | str | None = None) -> "Reader":
+        """The shipped reader (or other weights files), loaded offline.
 
         Args:
-            weights: the compact weights (default: the shipped file).
+            weights: the compact weights, one file or several (default: the shipped files).
             base_dir: the converted e5 model (default: converted on first use).
 
         Returns:
             A ready reader.
+
+        Raises:
+            ReaderWeightsError: no weights, or a file that is missing or does not fit.
         """
         from transformers import AutoTokenizer
 
         from rag.e5_convert import ensure_converted
-        from rag.reader.model import load
+        from rag.reader.model import ReaderWeightsError, load
 
+        files = weights_files(weights)
+        if not files:
+            raise ReaderWeightsError(f"no reader weights in {WEIGHTS_DIR}")
         base = Path(base_dir) if base_dir else ensure_converted()
-        net = load(weights or DEFAULT_WEIGHTS, base)
-        return cls(net, AutoTokenizer.from_pretrained(str(base)))
+        return cls([load(f, base) for f in files], AutoTokenizer.from_pretrained(str(base)))
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows this reader reads for a question.
@@ -131,18 +174,25 @@ class Reader:
         import torch
 
         out: list[tuple[np.ndarray, np.ndarray]] = []
-        was_training = self.net.training
-        self.net.eval()
+        was_training = [net.training for net in self.nets]
+        for net in self.nets:
+            net.eval()
         with torch.inference_mode():
             for i in range(0, len(windows), batch_size):
                 chunk = windows[i: i + batch_size]
                 ids, mask = pad_batch(chunk, self.tokenizer.pad_token_id)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-                    s, e = self.net(ids, mask)
+                s = e = None
+                for net in self.nets:
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                        ns, ne = net(ids, mask)
+                    s = ns.float() if s is None else s + ns.float()
+                    e = ne.float() if e is None else e + ne.float()
+                s, e = s / len(self.nets), e / len(self.nets)
                 for k, w in enumerate(chunk):
                     n = len(w.input_ids)
                     out.append((s[k, :n].numpy(), e[k, :n].numpy()))
-        self.net.train(was_training)
+        for net, mode in zip(self.nets, was_training):
+            net.train(mode)
         return out
 
     def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[SpanScore]:
@@ -170,11 +220,11 @@ class Reader:
 
 
 @functools.lru_cache(maxsize=2)
-def load_cached(weights: str) -> Reader:
-    """A reader loaded once per process per weights file (the one cached model besides the embedder).
+def load_cached(weights: WeightsSpec) -> Reader:
+    """A reader loaded once per process per weights setting (the one cached model besides the embedder).
 
     Args:
-        weights: the weights file.
+        weights: the weights file, or several joined by commas.
 
     Returns:
         The shared reader (inference only; safe to use from several threads).
