@@ -219,6 +219,20 @@ def test_weights_setting_names_one_file_or_an_ensemble(tmp_path):
         Reader.load(tmp_path / "missing.safetensors")
 
 
+def test_default_reader_is_one_member_where_float32_would_break_the_budget(monkeypatch, tmp_path):
+    from rag.config import Settings
+    from rag.pipeline import QASystem
+    from rag.reader.reader import default_weights
+
+    qa = QASystem(tmp_path, tmp_path / "ix", Settings(reader="auto"))
+    monkeypatch.setenv("RAG_READER_BF16", "1")
+    assert qa._reader_files() == default_weights() and len(default_weights()) == 2
+    monkeypatch.setenv("RAG_READER_BF16", "0")
+    assert qa._reader_files() == default_weights()[:1]
+    named = ",".join(str(f) for f in default_weights())
+    assert QASystem(tmp_path, tmp_path / "ix", Settings(reader=named))._reader_files() == default_weights()
+
+
 def test_reader_answers_carry_exact_offsets(article_qa, article_text):
     """With the shipped reader: every answer and sentence span reproduces the document text."""
     assert article_qa.uses_reader()

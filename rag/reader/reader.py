@@ -72,6 +72,16 @@ def cpu_has_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def bf16_default() -> bool:
+    """Whether readers compute in bfloat16 unless told: ``$RAG_READER_BF16`` (0/1), else :func:`cpu_has_bf16`.
+
+    Returns:
+        True for bfloat16.
+    """
+    env = os.environ.get("RAG_READER_BF16")
+    return env == "1" if env in ("0", "1") else cpu_has_bf16()
+
+
 def pad_batch(windows: Sequence[Window], pad_id: int) -> tuple[Any, Any]:
     """Token ids and attention mask of windows, padded to the longest.
 
@@ -115,8 +125,7 @@ class Reader:
         self.max_len = max_len
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
-        env = os.environ.get("RAG_READER_BF16")
-        self.bf16 = bf16 if bf16 is not None else (env == "1" if env in ("0", "1") else cpu_has_bf16())
+        self.bf16 = bf16 if bf16 is not None else bf16_default()
 
     @property
     def net(self) -> Any:
