@@ -79,7 +79,9 @@ class Settings:
 
     # --- trained reader (rag/reading.py) ---
     reader: str = field(default_factory=lambda: os.environ.get("RAG_READER", "auto"))
-    #   "auto": the shipped reader when its weights are installed, else the rules; "off": rules only;
+    #   "auto": the first shipped member (rag/reader/weights, by name) when installed, else the rules;
+    #   "ensemble": every shipped member, logits averaged (docs/reader.md: +1 CMRC F1, twice the time);
+    #   "off": rules only;
     #   or a path to other reader weights
     reader_passages: int = 3        # top passages the reader reads
     reader_retrieval_weight: float = 2.0   # logits added per unit of a passage's fused retrieval score

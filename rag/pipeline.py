@@ -160,12 +160,13 @@ class QASystem:
         spec = self.settings.reader
         if spec == "off":
             return None
-        if spec != "auto":
+        if spec not in ("auto", "ensemble"):
             return weights_files(spec)
         files = default_weights()
-        if len(files) > 1 and not bf16_default():
-            # In float32 (no native bfloat16) each member costs ~230 ms for 3 passages on one core:
-            # the first alone keeps a question under the 300 ms budget (docs/reader.md).
+        if spec == "auto" or not bf16_default():
+            # One member is the default: the pair gains ~1 F1 on CMRC but costs twice the time and
+            # answered fewer article questions (docs/reader.md). In float32 (no native bfloat16)
+            # each member costs ~230 ms for 3 passages, so even "ensemble" keeps to one there.
             files = files[:1]
         return files
 

@@ -37,7 +37,7 @@ def reader():
 
     if not default_weights():
         pytest.fail(f"shipped reader weights missing: {WEIGHTS_DIR}")
-    return load_cached(",".join(str(f) for f in default_weights()))
+    return load_cached(str(default_weights()[0]))   # what reader=auto serves
 
 
 TEXT = "湖北提出，到2025年全省人工智能核心产业规模超过1500亿元，带动相关产业规模超过5000亿元。" * 6
@@ -219,16 +219,18 @@ def test_weights_setting_names_one_file_or_an_ensemble(tmp_path):
         Reader.load(tmp_path / "missing.safetensors")
 
 
-def test_default_reader_is_one_member_where_float32_would_break_the_budget(monkeypatch, tmp_path):
+def test_default_reader_is_one_member_and_the_ensemble_only_where_it_fits_the_budget(monkeypatch, tmp_path):
     from rag.config import Settings
     from rag.pipeline import QASystem
     from rag.reader.reader import default_weights
 
-    qa = QASystem(tmp_path, tmp_path / "ix", Settings(reader="auto"))
+    assert len(default_weights()) == 2
+    auto = QASystem(tmp_path, tmp_path / "ix", Settings(reader="auto"))
+    both = QASystem(tmp_path, tmp_path / "ix", Settings(reader="ensemble"))
     monkeypatch.setenv("RAG_READER_BF16", "1")
-    assert qa._reader_files() == default_weights() and len(default_weights()) == 2
+    assert auto._reader_files() == default_weights()[:1] and both._reader_files() == default_weights()
     monkeypatch.setenv("RAG_READER_BF16", "0")
-    assert qa._reader_files() == default_weights()[:1]
+    assert auto._reader_files() == both._reader_files() == default_weights()[:1]
     named = ",".join(str(f) for f in default_weights())
     assert QASystem(tmp_path, tmp_path / "ix", Settings(reader=named))._reader_files() == default_weights()
 
