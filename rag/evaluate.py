@@ -575,6 +575,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     lat: dict[str, list[float]] = {k: [] for k in keys}
     rms: dict[str, list[float]] = {}   # the reader's own time, where it read
     load_before = _loadavg()
+    code = code_version()   # at the start: commits made while a long run goes on are not what it measured
     # Warm-up (untimed): the first questions pay for lazy loading (jieba's POS model, torch kernels).
     for q in questions[:WARMUP]:
         for mode in modes:
@@ -690,7 +691,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
         "oracle_rows": oracle_rows, "oracle_passages": "gold paragraph's chunks, ranked over that paragraph", "reader": qa.reader_info(), "abstention": abstention_rows, "questions_seconds": round(loop_s, 2),
         "load_avg": {"before": load_before, "after": _loadavg()},
         "peak_rss_mb": round(peak_rss_mb(), 1), "seconds": round(time.perf_counter() - t_start, 2),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(), "code": code_version(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(), "code": code,
     }
     return EvalResult(summary, predictions, details)
 

@@ -345,6 +345,12 @@ def main() -> None:
                   + ". See [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the "
                   "same passages with the rule-based extractor only (`reader=off`), in the same run, question by "
                   "question.", ""]
+        pair = load(res / f"{key}_ensemble.json")
+        if pair and pair.get("reader"):
+            L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a full run "
+                  f"{pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}, when "
+                  "the pair was briefly the default):", ""]
+            L += quality_table(pair) + [""]
         modes_file = load(res / f"{key}_retrieval_modes.json")
         if modes_file:
             L += [f"Retrieval modes (an earlier run with the rule-based answer step alone, "
@@ -456,7 +462,7 @@ def main() -> None:
           "first 200 questions of CMRC 2018 dev (written on 55 paragraphs) over a corpus of 200 paragraphs "
           "(those 55 plus 145 spread evenly over the rest of the file), about 685 chunks embedded inside the "
           "test; hybrid and BM25 retrieval, the trained reader + rules and the rules alone, with and without the "
-          "gold paragraph. It takes about 150 s on a quiet 2-core machine (no time limit: timings belong in the benchmarks) and fails when a figure falls below the "
+          "gold paragraph. It takes 150–215 s on the 2-core machine (215 s with one torch thread while a benchmark used the other core) (no time limit: timings belong in the benchmarks) and fails when a figure falls below the "
           "floors written in the file, a few points under the figures measured when they were set "
           "(2026-11-28 17:36: reader + rules hybrid R@1 0.975, R@5 0.995, F1 63.9, EM 44.0, oracle F1 61.4 / "
           "EM 40.5; rules alone hybrid F1 49.9 / EM 26.5, oracle F1 50.6 / EM 28.0; BM25 R@5 0.985. Floors: "
