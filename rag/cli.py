@@ -222,4 +222,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m rag.cli` (scripts/bench_all.sh) runs this file as __main__, whose UserError is a
+    # copy of rag.cli.UserError that the commands never raise: call the imported module's main.
+    from rag.cli import main as _main
+
+    sys.exit(_main())

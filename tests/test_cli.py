@@ -160,3 +160,11 @@ def test_bare_follow_up_without_history_returns_a_sentence_not_a_fragment(workdi
         assert (obj["answer_span"]["start"], obj["answer_span"]["end"]) == (s["start"], s["end"])
         assert "宁夏" in obj["answer"]
     check_offsets(obj, article_text)
+
+
+def test_python_dash_m_gives_the_same_one_line_errors(tmp_path):
+    """`python -m rag.cli` (how scripts/bench_all.sh calls it) reports a person's error, not an internal one."""
+    r = subprocess.run([sys.executable, "-m", "rag.cli", "eval", "cmrc", "--data", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("rag: benchmark file not found") and "internal error" not in r.stderr
