@@ -128,6 +128,15 @@ def trim_particles(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
+    """The rules' span in the coordinates of ``p``'s chunk, when it holds the reader's span a:b."""
+    span = rule.answer_span
+    if span is None or span.doc != p.chunk.doc:
+        return None
+    ra, rb = span.start - p.chunk.start, span.end - p.chunk.start
+    return (ra, rb) if ra <= a and b <= rb else None
+
+
 class ReaderAnswerer:
     """Answers with the trained reader; the same interface as :class:`Answerer`."""
 
@@ -234,14 +243,13 @@ class ReaderAnswerer:
         feats = rule.extra.get("features") or {}
         if q.qtype in ("list", "title") and feats.get("typed"):
             return True
-        span = rule.answer_span
-        if span is None or span.doc != p.chunk.doc:
+        around = _rules_span_around(rule, p, a, b)
+        if around is None:
             return False
-        ra, rb = p.chunk.start + a, p.chunk.start + b
-        extra = (span.end - span.start) - (rb - ra)
-        if not (span.start <= ra and rb <= span.end) or extra <= 0:
+        extra = (around[1] - around[0]) - (b - a)
+        if extra <= 0:
             return False
-        if rb == span.end and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
+        if around[1] == b and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
             # the same noun phrase with its modifiers: 深度学习技术及应用国家工程研究中心 for 国家工程研究中心
             return True
         return bool(feats.get("typed") or feats.get("head_match")) and extra <= 8
@@ -257,12 +265,10 @@ class ReaderAnswerer:
         """
         import jieba.posseg
 
-        span = rule.answer_span
-        if span is None or span.doc != p.chunk.doc or q.qtype == "title":
+        around = _rules_span_around(rule, p, a, b)
+        if around is None or q.qtype == "title" or around[0] < 0 or around[1] > len(p.chunk.text):
             return None
-        ra, rb = span.start - p.chunk.start, span.end - p.chunk.start
-        if not (0 <= ra <= a and b <= rb <= len(p.chunk.text)):
-            return None
+        ra, rb = around
         start = ra
         for w in jieba.posseg.lcut(p.chunk.text[ra:a], HMM=False):
             if w.word not in q.text or w.flag[:1] not in ("v", "p"):

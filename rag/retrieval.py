@@ -91,17 +91,7 @@ class Retriever:
             bm_ids, bm_sc = self.index.bm25.top(tokenize(keyword_query or query), depth)
         dmap = {int(i): float(x) for i, x in zip(dense_ids, dense_sc)}
         bmap = {int(i): float(x) for i, x in zip(bm_ids, bm_sc)}
-        if mode == "dense":
-            fused = list(dmap.items())
-        elif mode == "bm25":
-            fused = list(bmap.items())
-        elif s.fusion == "mix":
-            fused = self._mix(dmap, bmap)
-        else:
-            fused = rrf_scores([list(dmap), list(bmap)], [s.dense_weight, s.bm25_weight], s.rrf_k)
-        return [Passage(chunk=self.index.chunks[i], rank=r + 1, score=sc,
-                        dense_score=dmap.get(i), bm25_score=bmap.get(i))
-                for r, (i, sc) in enumerate(fused[:top_k])]
+        return self._ranked(dmap, bmap, mode, top_k)
 
     def search_rows(self, query: str, rows: Sequence[int], top_k: int | None = None,
                     keyword_query: str | None = None) -> list[Passage]:
@@ -126,16 +116,24 @@ class Retriever:
         q = self.encoder.encode_queries([query])[0]
         dense_sc = np.asarray(self.index.vectors[rows] @ q, dtype=np.float32)
         bm_all = self.index.bm25.scores(tokenize(keyword_query or query))
-        dmap = {i: float(x) for i, x in zip(rows, dense_sc)}
-        bmap = {i: float(bm_all[i]) for i in rows if bm_all[i] > 0}
-        if s.fusion == "mix":
+        dmap = dict(sorted(((i, float(x)) for i, x in zip(rows, dense_sc)), key=lambda kv: -kv[1]))
+        bmap = dict(sorted(((i, float(bm_all[i])) for i in rows if bm_all[i] > 0), key=lambda kv: -kv[1]))
+        return self._ranked(dmap, bmap, "hybrid", top_k or s.top_k)
+
+    def _ranked(self, dmap: dict[int, float], bmap: dict[int, float], mode: str, top_k: int) -> list[Passage]:
+        """Fuse the two rankings (each best first) as ``mode`` asks and make the top passages."""
+        s = self.settings
+        if mode == "dense":
+            fused = list(dmap.items())
+        elif mode == "bm25":
+            fused = list(bmap.items())
+        elif s.fusion == "mix":
             fused = self._mix(dmap, bmap)
         else:
-            order = lambda m: sorted(m, key=lambda i: -m[i])  # noqa: E731
-            fused = rrf_scores([order(dmap), order(bmap)], [s.dense_weight, s.bm25_weight], s.rrf_k)
+            fused = rrf_scores([list(dmap), list(bmap)], [s.dense_weight, s.bm25_weight], s.rrf_k)
         return [Passage(chunk=self.index.chunks[i], rank=r + 1, score=sc,
                         dense_score=dmap.get(i), bm25_score=bmap.get(i))
-                for r, (i, sc) in enumerate(fused[: top_k or s.top_k])]
+                for r, (i, sc) in enumerate(fused[:top_k])]
 
     def _mix(self, dmap: dict[int, float], bmap: dict[int, float]) -> list[tuple[int, float]]:
         """Weighted sum of min-max normalised scores (missing = 0)."""

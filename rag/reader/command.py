@@ -66,7 +66,7 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     if args.install and best.exists():
-        # one file per seed: installing a second seed adds a member to the default ensemble
+        # one file per seed: the first by name is the default reader, all of them reader=ensemble
         target = WEIGHTS_DIR / f"reader-e5small-zh-seed{cfg.seed}.safetensors"
         WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(best, target)

@@ -127,11 +127,6 @@ class Reader:
         self.max_answer_tokens = max_answer_tokens
         self.bf16 = bf16 if bf16 is not None else bf16_default()
 
-    @property
-    def net(self) -> Any:
-        """The first network (the only one unless this is an ensemble)."""
-        return self.nets[0]
-
     @classmethod
     def load(cls, weights: WeightsSpec | Path | Sequence[Path | str] | None = None,
              base_dir: Path | str | None = None) -> "Reader":
