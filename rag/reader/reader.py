@@ -178,6 +178,8 @@ class Reader:
         import torch
 
         out: list[tuple[np.ndarray, np.ndarray]] = []
+        first = next(iter(self.nets[0].parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")  # a GPU while training there
         was_training = [net.training for net in self.nets]
         for net in self.nets:
             net.eval()
@@ -185,16 +187,17 @@ class Reader:
             for i in range(0, len(windows), batch_size):
                 chunk = windows[i: i + batch_size]
                 ids, mask = pad_batch(chunk, self.tokenizer.pad_token_id)
+                ids, mask = ids.to(device), mask.to(device)
                 s = e = None
                 for net in self.nets:
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
                         ns, ne = net(ids, mask)
                     s = ns.float() if s is None else s + ns.float()
                     e = ne.float() if e is None else e + ne.float()
                 s, e = s / len(self.nets), e / len(self.nets)
                 for k, w in enumerate(chunk):
                     n = len(w.input_ids)
-                    out.append((s[k, :n].numpy(), e[k, :n].numpy()))
+                    out.append((s[k, :n].cpu().numpy(), e[k, :n].cpu().numpy()))
         for net, mode in zip(self.nets, was_training):
             net.train(mode)
         return out
