@@ -128,6 +128,61 @@ def trim_particles(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+#: Verbs that end a "who says" frame: 《措施》提出，… / 报告指出：… (a source, then what it says).
+_REPORTING = ("提出", "指出", "表示", "强调", "明确", "要求", "显示")
+
+
+def drop_reporting_frame(text: str, start: int, end: int, max_frame: int = 12) -> int:
+    """The start of a span past a leading "source says," frame.
+
+    The reader sometimes starts a span at the sentence's source (《措施》提出，建设…中心): what the
+    source says is the answer, the frame is not.
+
+    >>> t = "《措施》提出，建设国家级大模型测试验证与协同创新中心。"
+    >>> t[drop_reporting_frame(t, 0, len(t) - 1):-1]
+    '建设国家级大模型测试验证与协同创新中心'
+    >>> t = "他提出了三点，均获通过"
+    >>> drop_reporting_frame(t, 0, len(t))
+    0
+
+    Args:
+        text: the passage.
+        start: span start.
+        end: span end.
+        max_frame: the longest frame dropped, in characters (verb and mark included).
+
+    Returns:
+        The new start (``start`` when there is no such frame or nothing would be left).
+    """
+    piece = text[start:end]
+    for i, ch in enumerate(piece[: max_frame + 1]):
+        if ch in "，,：:":
+            if i + 1 < len(piece) and piece[:i].endswith(_REPORTING):
+                return start + i + 1
+            return start
+    return start
+
+
+def names_the_source(text: str, start: int, end: int, question: str) -> bool:
+    """Whether a span is who says something (《措施》 in 《措施》提出…) where the question asks what.
+
+    >>> t = "《措施》提出，建设测评中心。"
+    >>> names_the_source(t, 0, 4, "上海要建设什么中心?"), names_the_source(t, 0, 4, "哪份文件提出建设测评中心?")
+    (True, False)
+
+    Args:
+        text: the passage.
+        start: span start.
+        end: span end.
+        question: the question (a question that uses the verb asks for the source).
+
+    Returns:
+        True when a reporting verb follows the span and the question does not use it.
+    """
+    after = text[end:end + 2]
+    return any(after.startswith(v) and v not in question for v in _REPORTING) and end > start
+
+
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
     """The rules' span in the coordinates of ``p``'s chunk, when it holds the reader's span a:b."""
     span = rule.answer_span
@@ -183,9 +238,12 @@ class ReaderAnswerer:
             p = read[sp.passage]
             a, b = clean_span(p.chunk.text, sp.start, sp.end)
             a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
+            a, b = clean_span(p.chunk.text, drop_reporting_frame(p.chunk.text, a, b), b)
             piece = p.chunk.text[a:b]
             if not piece or piece in question:
                 continue  # a span the question already states answers nothing
+            if q.qtype not in ("person", "org", "title") and names_the_source(p.chunk.text, a, b, question):
+                continue  # the speaker of 《措施》提出… is not what was asked
             total = sp.score + s.reader_retrieval_weight * p.score
             if best is None or total > best[0]:
                 best = (total, sp, p, a, b)
