@@ -16,6 +16,11 @@ more row, ``oracle``, gives the system the gold paragraph alone as its corpus
 comparable with published reader-only results. Also: index build throughput
 and the process's peak RSS.
 
+The parts live beside this module: the caches in :mod:`rag.bench_cache`, the
+system under test and its cached index in :mod:`rag.bench_system`, the figures,
+facts about the run and the summary table in :mod:`rag.bench_figures`. Their
+public names are re-exported here.
+
 Example::
 
     rag eval cmrc --limit 300                  # short names: cmrc, drcd, xquad
@@ -26,376 +31,38 @@ Example::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import logging
-import math
 import os
-import platform
-import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
+from rag.bench_cache import EmbeddingCache, QueryMemo
+from rag.bench_figures import (MRR_DEPTH, answer_figures, code_version, format_summary, gold_rank, machine_info,
+                               peak_rss_mb, percentile, retrieval_figures)
+from rag.bench_system import BenchQA, cache_key, default_index_dir, ensure_bench_index
 from rag.config import Settings, default_cache_dir
 from rag.indexer import Encoder
 from rag.metrics import exact_match, f1_score
-from rag.pipeline import QASystem
 from rag.squad import Question, SquadSet, default_data_dir, load_squad, resolve
-from rag.types import Answer, Chunk, Document, Passage
+from rag.types import Answer, Passage
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "MODES", "MRR_DEPTH", "WARMUP", "EvalResult", "run_eval", "apply_overrides", "add_parser", "cmd_eval",
+    # moved, re-exported
+    "QueryMemo", "EmbeddingCache",
+    "BenchQA", "cache_key", "default_index_dir", "ensure_bench_index",
+    "percentile", "gold_rank", "retrieval_figures", "answer_figures", "machine_info", "code_version",
+    "peak_rss_mb", "format_summary",
+]
 
 MODES = ("hybrid", "dense", "bm25")
-#: Depth of the ranking scored for MRR.
-MRR_DEPTH = 10
 #: Questions asked once, untimed, before the measured run.
 WARMUP = 3
-
-
-# --------------------------------------------------------------------------- encoder wrapper
-
-class QueryMemo:
-    """An encoder wrapper that remembers query vectors.
-
-    ``ask`` and the separate ranking call for the retrieval metrics embed the
-    same question; inside :meth:`reuse` the second call is served from memory,
-    so the timed ``ask`` always pays for its own embedding and the metrics cost
-    no second one. Every query vector is kept (by text) for the oracle row.
-    """
-
-    def __init__(self, encoder: Encoder):
-        self.inner = encoder
-        self.vectors: dict[str, np.ndarray] = {}
-        self._reuse = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if self._reuse and texts and all(t in self.vectors for t in texts):
-            return np.stack([self.vectors[t] for t in texts])
-        out = self.inner.encode_queries(texts)
-        for t, v in zip(texts, out):
-            self.vectors[t] = v
-        return out
-
-    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        return self.inner.encode_passages(texts, show_progress=show_progress)
-
-    @contextmanager
-    def reuse(self) -> Iterator[None]:
-        """Serve already-embedded queries from memory inside this block."""
-        self._reuse = True
-        try:
-            yield
-        finally:
-            self._reuse = False
-
-
-class EmbeddingCache:
-    """Passage vectors kept on disk by text, so that a rebuild with other keyword settings
-    (BM25 parameters, script folding) or a new benchmark corpus made of the same chunks
-    embeds nothing again.
-
-    Wraps an encoder (same interface). Vectors live in ``<dir>/<model key>/shard-*.npz``
-    (keys, vectors, and how long the embedding took); a shard is written whole and then
-    renamed, so concurrent runs at worst embed something twice.
-    """
-
-    def __init__(self, encoder: Encoder, root: Path | str):
-        self.inner = encoder
-        spec = f"{encoder.name}|{getattr(encoder, 'passage_prompt', '')}"
-        self.dir = Path(root) / hashlib.sha256(spec.encode()).hexdigest()[:16]
-        self._table: dict[str, np.ndarray] | None = None
-        self.embedded = 0            # texts embedded by this object (cache misses)
-        self.embed_seconds = 0.0
-        self._stored_n = 0           # texts embedded (not imported) in the stored shards
-        self._stored_s = 0.0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-    def _load(self) -> dict[str, np.ndarray]:
-        if self._table is None:
-            self._table = {}
-            for f in sorted(self.dir.glob("shard-*.npz")):
-                try:
-                    with np.load(f, allow_pickle=False) as z:
-                        keys, vecs, meta = z["keys"], z["vectors"], z["meta"]
-                except (OSError, ValueError, KeyError) as exc:
-                    log.warning("embedding cache shard %s unreadable (%s); ignored", f, exc)
-                    continue
-                self._table.update(zip(keys.tolist(), vecs))
-                if float(meta[1]) > 0:
-                    self._stored_n += int(meta[0])
-                    self._stored_s += float(meta[1])
-        return self._table
-
-    def _write(self, keys: list[str], vecs: np.ndarray, seconds: float) -> None:
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            name = f"shard-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**9:09d}.npz"
-            tmp = self.dir / f".tmp-{name}"
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(keys), vectors=np.ascontiguousarray(vecs, dtype=np.float32),
-                         meta=np.array([len(keys), seconds], dtype=np.float64))
-            os.replace(tmp, self.dir / name)
-        except OSError as exc:
-            log.warning("embedding cache not written (%s)", exc)
-
-    def add(self, texts: Sequence[str], vectors: np.ndarray) -> int:
-        """Remember vectors computed elsewhere (e.g. those of an existing index).
-
-        Args:
-            texts: the embedded texts.
-            vectors: their vectors, row by row.
-
-        Returns:
-            How many were new.
-        """
-        table = self._load()
-        new = [(self.key(t), v) for t, v in zip(texts, vectors) if self.key(t) not in table]
-        if new:
-            keys = [k for k, _ in dict(new).items()]
-            vecs = np.stack([v for _, v in dict(new).items()])
-            table.update(zip(keys, vecs))
-            self._write(keys, vecs, 0.0)
-        return len(new)
-
-    def rate(self) -> float | None:
-        """Embedding throughput measured on this machine: this run's, else the cache's record (chunks/s)."""
-        if self.embedded and self.embed_seconds:
-            return self.embedded / self.embed_seconds
-        self._load()
-        return self._stored_n / self._stored_s if self._stored_s else None
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.encode_queries(texts)
-
-    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        table = self._load()
-        keys = [self.key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in table))
-        if missing:
-            first = {k: t for k, t in zip(keys, texts)}
-            t0 = time.perf_counter()
-            vecs = self.inner.encode_passages([first[k] for k in missing], show_progress=show_progress)
-            dt = time.perf_counter() - t0
-            self.embedded += len(missing)
-            self.embed_seconds += dt
-            table.update(zip(missing, vecs))
-            self._write(missing, vecs, dt)
-        if not keys:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([table[k] for k in keys]).astype(np.float32)
-
-
-# --------------------------------------------------------------------------- the system
-
-class BenchQA(QASystem):
-    """A :class:`QASystem` whose corpus is a list of in-memory documents (no files)."""
-
-    def __init__(self, docs: Sequence[Document], index_dir: Path | str, settings: Settings | None = None,
-                 encoder: Encoder | None = None):
-        super().__init__(corpus_dir=index_dir, index_dir=index_dir, settings=settings, encoder=encoder)
-        self._bench_docs = list(docs)
-
-    def documents(self) -> list[Document]:
-        self._docs = {d.doc: d for d in self._bench_docs}
-        return list(self._bench_docs)
-
-    @contextmanager
-    def fixed_passages(self) -> Iterator["_FixedRetriever"]:
-        """Inside this block ``ask`` answers from passages set on the yielded object instead of
-        retrieving them: the whole answer path except retrieval (used for the oracle row)."""
-        self.ensure_index()
-        real = self._retriever
-        fixed = _FixedRetriever(real)
-        self._retriever = fixed  # type: ignore[assignment]
-        try:
-            yield fixed
-        finally:
-            self._retriever = real
-
-    def rows_of(self, doc: str) -> list[int]:
-        """Row numbers of a document's chunks in the loaded index.
-
-        Args:
-            doc: the document id.
-
-        Returns:
-            Row numbers (empty for an unknown document).
-        """
-        index = self.index
-        if getattr(self, "_rows_index", None) is not index:
-            by_doc: dict[str, list[int]] = {}
-            for i, c in enumerate(index.chunks):
-                by_doc.setdefault(c.doc, []).append(i)
-            self._rows_index, self._rows_by_doc = index, by_doc
-        return self._rows_by_doc.get(doc, [])
-
-
-    def gold_passages(self, question: str, doc: str) -> list[Passage]:
-        """The system given one paragraph as its whole corpus: that paragraph's chunks, ranked by
-        the usual retrieval scores computed over them alone (the ``oracle`` row).
-
-        Args:
-            question: the question.
-            doc: the gold paragraph's document id.
-
-        Returns:
-            Up to ``top_k`` passages, best first.
-        """
-        self.ensure_index()
-        retriever = getattr(self._retriever, "real", self._retriever)
-        assert retriever is not None
-        return retriever.search_rows(question, self.rows_of(doc), keyword_query=self._keyword_query(question))
-
-
-class _FixedRetriever:
-    """Stands in for the retriever: returns the passages it was given."""
-
-    def __init__(self, real: Any = None) -> None:
-        self.passages: list[Passage] = []
-        self.real = real
-
-    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid", **kwargs: Any) -> list[Passage]:
-        return list(self.passages)
-
-
-def cache_key(sset: SquadSet, settings: Settings, encoder_name: str) -> str:
-    """Folder name of a set's cached index: set name, file hash, settings hash.
-
-    Args:
-        sset: the set.
-        settings: the settings (only the index parameters count).
-        encoder_name: the model's name.
-
-    Returns:
-        E.g. ``cmrc2018_dev-e9ff7423a1b2-5c0ffee12345``.
-    """
-    blob = json.dumps({"params": settings.index_params(), "encoder": encoder_name}, sort_keys=True)
-    content = sset.sha256 or hashlib.sha256(
-        "\n".join(p.doc + "\t" + p.context for p in sset.paragraphs).encode()).hexdigest()
-    return f"{sset.name}-{content[:12]}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
-
-
-def default_index_dir(sset: SquadSet, settings: Settings, encoder_name: str, cache_dir: Path | None = None) -> Path:
-    """Where :func:`run_eval` keeps a set's index by default.
-
-    Args:
-        sset: the set.
-        settings: the settings.
-        encoder_name: the model's name.
-        cache_dir: the root (default ``<rag cache>/bench``).
-
-    Returns:
-        The index directory.
-    """
-    root = Path(cache_dir) if cache_dir else default_cache_dir() / "bench"
-    return root / cache_key(sset, settings, encoder_name)
-
-
-# --------------------------------------------------------------------------- metrics
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile.
-
-    Args:
-        values: the sample.
-        q: in (0, 100].
-
-    Returns:
-        The value (nan for an empty sample).
-
-    >>> percentile([5, 1, 3, 2, 4], 95), percentile([5, 1, 3, 2, 4], 50)
-    (5, 3)
-    """
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, math.ceil(q / 100 * len(s)) - 1))]
-
-
-def gold_rank(passages: Sequence[Passage], doc: str) -> int | None:
-    """1-based rank of the first passage from the gold document, or None.
-
-    Args:
-        passages: a ranking, best first.
-        doc: the gold document id.
-
-    Returns:
-        The rank, or None when absent.
-
-    >>> c = lambda d: Passage(Chunk(d + "#0", d, 0, 1, "x"), 1, 1.0)
-    >>> gold_rank([c("a"), c("b"), c("b")], "b"), gold_rank([c("a")], "b")
-    (2, None)
-    """
-    for i, p in enumerate(passages):
-        if p.chunk.doc == doc:
-            return i + 1
-    return None
-
-
-def retrieval_figures(ranks: Sequence[int | None]) -> dict[str, float]:
-    """Recall@1/3/5/10 and MRR@10 from gold ranks.
-
-    Args:
-        ranks: one rank (or None) per question.
-
-    Returns:
-        The figures, as shares in [0, 1].
-
-    >>> retrieval_figures([1, 2, None, 7])["mrr@10"]
-    0.4107...
-    """
-    n = len(ranks) or 1
-    out = {f"recall@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in (1, 3, 5, 10)}
-    out["mrr@10"] = sum(1.0 / r for r in ranks if r is not None and r <= MRR_DEPTH) / n
-    return out
-
-
-def answer_figures(rows: Sequence[tuple[str | None, Sequence[str]]]) -> dict[str, float]:
-    """EM, F1 (×100, CMRC definition) and declines over ``(answer, golds)`` pairs.
-
-    Args:
-        rows: the answer (None when declined) and the gold answers, per question.
-
-    Returns:
-        ``em``, ``f1``, ``declined`` (count) and ``declined_share``.
-
-    >>> answer_figures([("北京", ["北京"]), (None, ["上海"])])
-    {'em': 50.0, 'f1': 50.0, 'declined': 1, 'declined_share': 0.5}
-    """
-    n = len(rows) or 1
-    ems = [exact_match(a, g) for a, g in rows]
-    f1s = [f1_score(a, g) for a, g in rows]
-    declined = sum(1 for a, _ in rows if a is None)
-    return {"em": 100 * sum(ems) / n, "f1": 100 * sum(f1s) / n, "declined": declined,
-            "declined_share": declined / n}
 
 
 # --------------------------------------------------------------------------- the run
@@ -407,98 +74,6 @@ class EvalResult:
     summary: dict[str, Any]
     predictions: dict[str, str]                 # question id -> answer ("" when declined), first mode
     details: list[dict[str, Any]] = field(default_factory=list)
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, core count, Python and library versions (for the record).
-
-    Returns:
-        A JSON-serialisable dict.
-    """
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-                            "platform": platform.platform()}
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    return info
-
-
-def code_version() -> dict[str, Any]:
-    """The git commit of the code measured, and whether ``rag/`` had uncommitted changes.
-
-    Returns:
-        ``{"commit": str | None, "dirty": bool | None}`` (None outside a git checkout).
-    """
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "rag"], cwd=root, capture_output=True,
-                                text=True, timeout=10)
-        dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": dirty}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MiB (Linux: ru_maxrss is KiB)."""
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 1024 if sys.platform != "darwin" else r / 2**20
-
-
-def ensure_bench_index(qa: BenchQA, index_dir: Path, show_progress: bool,
-                  cache: EmbeddingCache | None = None) -> dict[str, Any]:
-    """Load or build the index; the build record is kept beside it for later runs."""
-    from rag.chunking import embedding_text
-
-    record_path = index_dir / "bench_build.json"
-    report = qa.ensure_index(show_progress=show_progress)
-    index = qa.index
-    info: dict[str, Any] = {"dir": str(index_dir), "chunks": len(index.chunks),
-                            "documents": len(index.manifest.documents), "dense_index": index.manifest.dense_index}
-    if report is not None and report.written:
-        embed_s = report.timings.get("embed", 0.0)
-        embedded = report.embedded_chunks
-        if cache is not None:   # what the model really embedded (the rest came from the cache)
-            embedded, embed_s = cache.embedded, cache.embed_seconds
-        rate = embedded / embed_s if embedded and embed_s else (cache.rate() if cache is not None else None)
-        rec = {"built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": round(report.seconds, 2),
-               "embedded_chunks": embedded, "embed_seconds": round(embed_s, 2),
-               "from_embedding_cache": report.embedded_chunks - embedded if cache is not None else 0,
-               "timings": {k: round(v, 3) for k, v in report.timings.items()},
-               "chunks_per_s": round(report.chunks / report.seconds, 2) if report.seconds else None,
-               "embed_chunks_per_s": round(rate, 2) if rate else None,
-               "peak_rss_mb": round(peak_rss_mb(), 1)}
-        try:
-            record_path.write_text(json.dumps(rec, indent=1), encoding="utf-8")
-        except OSError:
-            pass
-        info.update(rec, reused=False)
-    else:
-        try:
-            rec = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            rec = {}
-        info.update(rec, reused=True)
-        if cache is not None:   # an index built without the cache hands its vectors to it
-            cache.add([embedding_text(c) for c in index.chunks], index.vectors)
-    return info
 
 
 def _loadavg() -> list[float] | None:
@@ -696,43 +271,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     return EvalResult(summary, predictions, details)
 
 
-# --------------------------------------------------------------------------- output
-
-def format_summary(s: dict[str, Any]) -> str:
-    """The human-readable table of a summary.
-
-    Args:
-        s: ``EvalResult.summary``.
-
-    Returns:
-        Lines of text.
-    """
-    ix = s["index"]
-    how = "reused" if ix.get("reused") else f"built in {ix.get('seconds', 0):.0f}s"
-    rate = ix.get("embed_chunks_per_s")
-    lines = [f"{s['set']}: {s['paragraphs']} paragraphs -> {ix['chunks']} chunks ({ix['dense_index']}, {how}"
-             + (f"; embedding {rate:.1f} chunks/s" if rate else "") + f"); {s['questions']} of "
-             f"{s['questions_total']} questions",
-             f"{'mode':<14} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'EM':>6} {'F1':>6} {'declined':>9} "
-             f"{'p50 ms':>7} {'p95 ms':>7}"]
-    for mode, r in s["modes"].items():
-        lines.append(f"{mode:<14} {r['recall@1']:>6.3f} {r['recall@5']:>6.3f} {r['mrr@10']:>7.3f} {r['em']:>6.1f} "
-                     f"{r['f1']:>6.1f} {r['declined']:>4} {100 * r['declined_share']:>3.0f}% "
-                     f"{r['latency_ms_p50']:>7.1f} {r['latency_ms_p95']:>7.1f}"
-                     + (f"   reader alone p50 {r['reader_ms_p50']:.1f} ms" if "reader_ms_p50" in r else ""))
-    for name, o in (s.get("oracle_rows") or ({"oracle": s["oracle"]} if s.get("oracle") else {})).items():
-        lines.append(f"{name:<14} {'-':>6} {'-':>6} {'-':>7} {o['em']:>6.1f} {o['f1']:>6.1f} "
-                     f"{o['declined']:>4} {100 * o['declined_share']:>3.0f}% {o['answer_ms_p50']:>7.1f} {'-':>7}"
-                     "   (gold paragraph only)")
-    for name, a in (s.get("abstention") or {}).items():
-        for label, pt in (("in use", a["current"]), ("best", a["best"])):
-            lines.append(f"{name:<14} {label:<7} threshold {pt['threshold']:.3f}: declining precision "
-                         f"{pt['precision']:.3f} recall {pt['recall']:.3f}; own paragraph answered "
-                         f"{100 * pt['answered_own']:.1f}%, F1 {pt['own_f1']:.1f}; mixed score {pt['mixed_score']:.3f}"
-                         f"  ({a['questions']} questions x2)")
-    lines.append(f"peak RSS {s['peak_rss_mb']:.0f} MiB; {s['seconds']:.0f}s in all")
-    return "\n".join(lines)
-
+# --------------------------------------------------------------------------- command line
 
 def apply_overrides(settings: Settings, pairs: Sequence[str]) -> Settings:
     """``KEY=VALUE`` overrides of :class:`Settings` fields, typed like the field's current value.
