@@ -458,3 +458,18 @@ def test_pack_for_a_gpu_keeps_4bit_weights_exactly_and_only_the_used_word_rows(t
     np.testing.assert_array_equal(state[pack._WORDS][ids], words[ids])
     assert not state[pack._WORDS][[0, 2, 3, 4, 7]].any()
     np.testing.assert_array_equal(state["ln"], ln)
+
+
+def test_a_reporting_frame_is_not_part_of_the_answer():
+    """《措施》提出，X: X is what was said; 《措施》 is only the answer when the question asks who said it."""
+    from rag.reading import drop_reporting_frame, names_the_source
+
+    t = "《措施》提出，建设国家级大模型测试验证与协同创新中心。"
+    a = drop_reporting_frame(t, 0, len(t) - 1)
+    assert t[a:len(t) - 1] == "建设国家级大模型测试验证与协同创新中心"
+    assert drop_reporting_frame(t, 7, len(t) - 1) == 7                    # no frame: unchanged
+    assert drop_reporting_frame("他提出了三点，均获通过", 0, 11) == 0          # the clause is the content
+    assert drop_reporting_frame("《措施》提出，", 0, 7) == 0                  # nothing would be left
+    assert names_the_source(t, 0, 4, "上海要建设的国家级大模型中心叫什么?")
+    assert not names_the_source(t, 0, 4, "哪份文件提出建设国家级中心?")
+    assert not names_the_source(t, 7, 26, "上海要建设什么中心?")
