@@ -1,6 +1,7 @@
 """``rag train-reader``: fine-tune the span reader from the command line.
 
-    rag train-reader --out runs/reader            # DRCD (folded) + XQuAD, 3 epochs, seed 13
+    rag train-reader --out runs/reader            # DRCD (folded) + XQuAD, 5 epochs, seed 41
+    rag train-reader --out runs/reader --device cuda   # the same on a GPU (minutes, not hours)
     rag train-reader --out runs/reader            # again: resumes from runs/reader/checkpoint.pt
     rag train-reader --out runs/reader --install  # then ship the best epoch as the default reader
 """
