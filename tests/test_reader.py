@@ -473,3 +473,13 @@ def test_a_reporting_frame_is_not_part_of_the_answer():
     assert names_the_source(t, 0, 4, "上海要建设的国家级大模型中心叫什么?")
     assert not names_the_source(t, 0, 4, "哪份文件提出建设国家级中心?")
     assert not names_the_source(t, 7, 26, "上海要建设什么中心?")
+
+
+def test_windows_reach_the_end_of_a_long_passage_after_a_long_question(tokenizer, article_text):
+    """transformers 5.17 stopped overflowing windows early here (900 characters read up to 521):
+    the reader would never see the rest. The pinned version covers every character."""
+    q = "纳戈尔诺卡拉巴赫拥有的矿泉包括锌、煤、铅、金、石灰岩以及什么?"
+    text = article_text[:900]
+    wins = make_windows(tokenizer, q, [text], max_len=256, stride=96)
+    last = max(e for w in wins for m, (b, e) in zip(w.context_mask, w.offsets) if m)
+    assert len(wins) >= 4 and last == len(text.rstrip())
