@@ -132,6 +132,8 @@ def row_label(key: str, s: dict) -> str:
     if suffix == "rules":
         return f"{base}, rules alone"
     if s.get("reader"):
+        if len(s["reader"].get("members") or [None]) > 1:
+            return f"{base}, both reader members + rules (`reader=ensemble`)"
         return f"**{base}, trained reader + rules (default)**" if mode == "hybrid" else f"{base}, trained reader + rules"
     return f"{base}, rules"
 
@@ -347,9 +349,8 @@ def main() -> None:
                   "question.", ""]
         pair = load(res / f"{key}_ensemble.json")
         if pair and pair.get("reader"):
-            L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a full run "
-                  f"{pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}, when "
-                  "the pair was briefly the default):", ""]
+            L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a separate full "
+                  f"run {pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}):", ""]
             L += quality_table(pair) + [""]
         modes_file = load(res / f"{key}_retrieval_modes.json")
         if modes_file:
