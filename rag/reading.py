@@ -6,7 +6,9 @@ so a strong passage wins a close call. The rule-based :class:`Answerer` finds
 its own span too. One confidence model judges both: the rules' named evidence
 (names of the question near the answer, the expected type, overlap…, see
 :mod:`rag.confidence`) is computed for the reader's span as well, and the
-reader's answer-over-no-answer margin moves its confidence up or down. The
+reader's answer-over-no-answer margin moves its confidence up or down. Spans
+that name who says something (《措施》 of 《措施》提出，…) are passed over and a
+leading "…提出，" frame is cut, for news-style text. The
 reader's span is the answer unless the reader itself prefers "no answer" and
 the rules are more confident, or the rules know the fuller form of the same
 name (lists, titles, modifiers); the confidence is the higher of the two, and
