@@ -23,7 +23,22 @@ from rag.indexer import Encoder
 log = logging.getLogger(__name__)
 
 
-class QueryMemo:
+class _Wrapper:
+    """An encoder wrapper: the inner encoder's name and dimension, passed through."""
+
+    def __init__(self, encoder: Encoder):
+        self.inner = encoder
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+
+class QueryMemo(_Wrapper):
     """An encoder wrapper that remembers query vectors.
 
     ``ask`` and the separate ranking call for the retrieval metrics embed the
@@ -33,17 +48,9 @@ class QueryMemo:
     """
 
     def __init__(self, encoder: Encoder):
-        self.inner = encoder
+        super().__init__(encoder)
         self.vectors: dict[str, np.ndarray] = {}
         self._reuse = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -67,7 +74,7 @@ class QueryMemo:
             self._reuse = False
 
 
-class EmbeddingCache:
+class EmbeddingCache(_Wrapper):
     """Passage vectors kept on disk by text, so that a rebuild with other keyword settings
     (BM25 parameters, script folding) or a new benchmark corpus made of the same chunks
     embeds nothing again.
@@ -78,7 +85,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, encoder: Encoder, root: Path | str):
-        self.inner = encoder
+        super().__init__(encoder)
         spec = f"{encoder.name}|{getattr(encoder, 'passage_prompt', '')}"
         self.dir = Path(root) / hashlib.sha256(spec.encode()).hexdigest()[:16]
         self._table: dict[str, np.ndarray] | None = None
@@ -86,14 +93,6 @@ class EmbeddingCache:
         self.embed_seconds = 0.0
         self._stored_n = 0           # texts embedded (not imported) in the stored shards
         self._stored_s = 0.0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
 
     @staticmethod
     def key(text: str) -> str:

@@ -181,8 +181,7 @@ def names_the_source(text: str, start: int, end: int, question: str) -> bool:
     Returns:
         True when a reporting verb follows the span and the question does not use it.
     """
-    after = text[end:end + 2]
-    return any(after.startswith(v) and v not in question for v in _REPORTING) and end > start
+    return end > start and any(text.startswith(v, end) and v not in question for v in _REPORTING)
 
 
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
