@@ -165,7 +165,20 @@ def _inside_brackets(sent: str, span: tuple[int, int]) -> bool:
     return any(m.start() < span[0] and span[1] < m.end() for m in _PAREN.finditer(sent))
 
 
-def _persons(sent: str) -> list[tuple[int, int]]:
+def person_spans(sent: str) -> list[tuple[int, int]]:
+    """Where a sentence names people: jieba's names (surname and given name joined) and the
+    speaker of 主任王海峰说.
+
+    >>> s = "百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说。"
+    >>> [s[a:b] for a, b in person_spans(s)]
+    ['王海峰']
+
+    Args:
+        sent: a sentence.
+
+    Returns:
+        Sorted (start, end) spans.
+    """
     from rag.tokenization import words_with_pos
 
     out = [(m.start(1), m.end(1)) for m in _SPEECH.finditer(sent)]
@@ -210,7 +223,7 @@ def _typed_matches(q: Question, sent: str) -> list[tuple[int, int]]:
     elif t == "list":
         spans = [m.span() for m in LIST_RE.finditer(sent)]
     elif t == "person":
-        spans = _persons(sent)
+        spans = person_spans(sent)
     elif t in ("place", "org"):
         from rag.tokenization import words_with_pos
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from rag.answering import Answerer, cite_first
 from rag.config import Settings
-from rag.extraction import respectively
+from rag.extraction import person_spans, respectively
 from rag.question import analyze
 from rag.sentences import split_sentences
 from rag.types import Answer, Passage, Span
@@ -184,6 +184,36 @@ def names_the_source(text: str, start: int, end: int, question: str) -> bool:
     return end > start and any(text.startswith(v, end) and v not in question for v in _REPORTING)
 
 
+#: Question types whose answer is never a person's name alone (哪个机构 asked, 王海峰 read). On
+#: CMRC 2018 dev no gold answer of these types is tagged a name; places and titles are left out
+#: because jieba tags transliterated places (斯洛文尼亚, 科林斯) and a person's 原名 as names.
+_NOT_A_PERSON = frozenset({"org", "number"})
+
+
+def wrong_type_name(text: str, start: int, end: int, qtype: str) -> bool:
+    """Whether a span is just a person's name where the question asks an organisation or number.
+
+    >>> t = "百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说。"
+    >>> wrong_type_name(t, 27, 30, "org"), wrong_type_name(t, 27, 30, "person")
+    (True, False)
+    >>> wrong_type_name(t, 8, 25, "org")
+    False
+
+    Args:
+        text: the passage.
+        start: span start.
+        end: span end.
+        qtype: the question's type (:func:`rag.question.analyze`).
+
+    Returns:
+        True when the span is exactly a name :func:`rag.extraction.person_spans` finds in its context.
+    """
+    if qtype not in _NOT_A_PERSON:
+        return False
+    lo = max(0, start - 20)
+    return (start - lo, end - lo) in person_spans(text[lo:end + 10])
+
+
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
     """The rules' span in the coordinates of ``p``'s chunk, when it holds the reader's span a:b."""
     span = rule.answer_span
@@ -245,6 +275,8 @@ class ReaderAnswerer:
                 continue  # a span the question already states answers nothing
             if q.qtype not in ("person", "org", "title") and names_the_source(p.chunk.text, a, b, question):
                 continue  # the speaker of 《措施》提出… is not what was asked
+            if wrong_type_name(p.chunk.text, a, b, q.qtype):
+                continue  # …主任王海峰说 read for 哪个机构: the name beside the office, not the office
             total = sp.score + s.reader_retrieval_weight * p.score
             if best is None or total > best[0]:
                 best = (total, sp, p, a, b)

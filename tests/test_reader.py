@@ -475,6 +475,21 @@ def test_a_reporting_frame_is_not_part_of_the_answer():
     assert not names_the_source(t, 7, 26, "上海要建设什么中心?")
 
 
+def test_a_name_does_not_answer_what_asks_for_an_organisation_or_a_number():
+    """主任王海峰说 read for 哪个机构: the name is passed over, an office or a person question keeps it."""
+    from rag.reading import wrong_type_name
+
+    t = "百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说。"
+    a = t.index("王海峰")
+    assert wrong_type_name(t, a, a + 3, "org")
+    assert wrong_type_name(t, a, a + 3, "number")
+    assert not wrong_type_name(t, a, a + 3, "person")
+    assert not wrong_type_name(t, a, a + 3, "place")        # jieba tags 斯洛文尼亚 a name too
+    b = t.index("深度学习")
+    assert not wrong_type_name(t, b, t.index("主任"), "org")
+    assert not wrong_type_name(t, a, a + 2, "org")           # part of a name is not the name
+
+
 def test_windows_reach_the_end_of_a_long_passage_after_a_long_question(tokenizer, article_text):
     """transformers 5.17 stopped overflowing windows early here (900 characters read up to 521):
     the reader would never see the rest. The pinned version covers every character."""
