@@ -443,6 +443,8 @@ def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, in
                 a, b = answer_list[named[0]]
                 if q.unit and sent.startswith(q.unit, b):
                     b += len(q.unit)
+                if sent[a:b] in q.text:
+                    return pick  # a misread list (新刊5卷、版4卷 gave 卷 for 多少卷): nothing the question lacks
                 return a, b
     return pick
 

@@ -168,12 +168,16 @@ def test_api_resolves_followups_from_history(client, article_qa):
 
 def test_api_pronoun_followup(client, article_text):
     """他 is resolved from the history, and the institution answers, not the speaker 王海峰 of
-    "…国家工程研究中心主任王海峰说" (a name does not answer 哪个机构: ``wrong_type_name``)."""
+    "…国家工程研究中心主任王海峰说" (a name does not answer 哪个机构: ``wrong_type_name``). The
+    reader's span is 国家工程研究中心; its modifiers, which the question does not name, stay in the
+    highlighted sentence (``reader_shape="named"``)."""
     r = client.post("/api/ask", json={"question": "他还担任哪个机构的主任?", "history": ["百度首席技术官是谁?"]})
     body = r.json()
     assert r.status_code == 200 and body["question"] == "他还担任哪个机构的主任?"
     assert body["resolved_question"] == "百度首席技术官还担任哪个机构的主任?"
-    assert "深度学习技术及应用国家工程研究中心" in body["answer"] and "王海峰" not in body["answer"]
+    assert body["answer"].endswith("国家工程研究中心") and "王海峰" not in body["answer"]
+    sent = body["sentence_span"]
+    assert "深度学习技术及应用国家工程研究中心" in article_text[sent["start"]:sent["end"]]
     assert article_text[body["answer_span"]["start"]:body["answer_span"]["end"]] == body["answer"]
 
 
