@@ -214,6 +214,9 @@ def wrong_type_name(text: str, start: int, end: int, qtype: str) -> bool:
     return (start - lo, end - lo) in person_spans(text[lo:end + 10])
 
 
+#: Settings.reader_shape values: where the rules' fuller span may replace the reader's.
+SHAPES = ("named", "lists", "all", "off")
+
 #: Words that join the items of a coordination (战略路线和前沿技术咨询, 德大铁路、大莱龙铁路).
 _COORDINATORS = ("和", "与", "及", "、", "以及")
 
@@ -241,6 +244,8 @@ class ReaderAnswerer:
         self.reader = reader
         self.rules = rules
         self.settings = settings or rules.settings
+        if self.settings.reader_shape not in SHAPES:
+            raise ValueError(f"reader_shape {self.settings.reader_shape!r}: choose from {', '.join(SHAPES)}")
         # The rules' span with its confidence even when the rules alone would decline: the
         # decision to decline is taken here, once, for whichever span is picked.
         self._rules_never = Answerer(replace(rules.settings, min_confidence=0.0), rules.idf)

@@ -313,6 +313,31 @@ def test_reader_answerer_keeps_a_sure_reader_span_with_the_rules_confidence():
     assert DOC[ans.answer_span.start:ans.answer_span.end] == "2023年"
 
 
+def test_the_rules_reshape_a_reader_span_only_with_what_the_question_names():
+    """reader_shape="named": the rules' fuller span wins when the question names what it adds, or it
+    completes a coordination the reader cut; a full date for 哪一年 does not ("all" allowed it)."""
+    from rag.question import analyze
+    from rag.reading import ReaderAnswerer
+    from rag.types import Answer, Span
+
+    text = "北京市经济和信息化局印发方案。该站于1994年5月30日启用，提供战略路线和前沿技术咨询。"
+    p = Passage(Chunk("d#0", "d", 0, len(text), text), rank=1, score=1.0)
+
+    def reshaped(question: str, reader_piece: str, rules_piece: str, shape: str = "named") -> bool:
+        ra = text.index(rules_piece)
+        a = text.index(reader_piece, ra)
+        rule = Answer(question, rules_piece, 0.9, Span("d", ra, ra + len(rules_piece)),
+                      extra={"features": {"typed": 1.0}})
+        return ReaderAnswerer._rules_know_better(analyze(question), rule, p, a, a + len(reader_piece), shape)
+
+    assert reshaped("北京市哪个部门印发了方案?", "经济和信息化局", "北京市经济和信息化局")
+    assert reshaped("该站提供什么?", "前沿技术咨询", "战略路线和前沿技术咨询")
+    assert not reshaped("该站哪一年启用?", "1994年", "1994年5月30日")
+    assert reshaped("该站哪一年启用?", "1994年", "1994年5月30日", shape="all")
+    assert not reshaped("北京市哪个部门印发了方案?", "经济和信息化局", "北京市经济和信息化局", shape="off")
+    assert not reshaped("北京市哪个部门印发了方案?", "经济和信息化局", "北京市经济和信息化局", shape="lists")
+
+
 def test_trim_particles_drops_edge_function_words_only():
     from rag.reading import trim_particles
 
