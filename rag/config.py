@@ -84,7 +84,7 @@ class Settings:
     #   "off": rules only;
     #   or a path to other reader weights
     reader_passages: int = 3        # top passages the reader reads
-    reader_retrieval_weight: float = 2.0   # logits added per unit of a passage's fused retrieval score
+    reader_retrieval_weight: float = 2.0   # added to a span's log-probability per unit of its passage's fused retrieval score
     reader_margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
     reader_margin_weight: float = 0.1      #   confidence as it is; log-odds per logit above it
     reader_bias: float = 2.5               # log-odds added to every reader span before the rules' span is compared

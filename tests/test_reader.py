@@ -86,10 +86,22 @@ def test_best_spans_respects_order_length_and_mask():
     spans = best_spans(w, s, e, top_n=3)
     assert spans[0].passage == 2
     assert all(sp.start < sp.end for sp in spans)
-    # (6, 4) would score 3 + 5 but ends before it starts; (4, 4) scores 5
-    assert (spans[0].start, spans[0].end, spans[0].score) == (0, 1, 5.0)
-    assert spans[0].null_score == 9.0
+    # (6, 4) would score 3 + 5 but ends before it starts; (4, 4) scores 5 in logits
+    assert (spans[0].start, spans[0].end) == (0, 1)
+    # scores are log-probabilities per window; the margin over no-answer is the logits' one (5 - 9)
+    assert spans[0].score < 0 and spans[0].score - spans[0].null_score == pytest.approx(5.0 - 9.0)
+    lse = lambda x: np.log(np.exp(x).sum())  # noqa: E731
+    assert spans[0].null_score == pytest.approx(9.0 - lse(s) - lse(e))
     assert best_spans(w, s, e, max_tokens=1)[0].end - best_spans(w, s, e, max_tokens=1)[0].start <= 2
+
+
+def test_spans_of_two_windows_compete_on_probabilities_not_raw_logits():
+    """A window whose logits are all high (a confident-looking but flat window) does not beat a
+    window that clearly prefers one span."""
+    w = Window([0, 9, 2, 2, 5, 6, 2], [0, 0, 0, 0, 1, 1, 0], [(0, 0)] * 4 + [(0, 1), (1, 2), (0, 0)], passage=0)
+    flat = best_spans(w, np.array([9, 9, 9, 9, 10, 10, 9.]), np.array([9, 9, 9, 9, 10, 10, 9.]))[0]
+    sharp = best_spans(w, np.array([0, 0, 0, 0, 8, 0, 0.]), np.array([0, 0, 0, 0, 8, 0, 0.]))[0]
+    assert flat.score < sharp.score      # raw sums: 20 against 16
 
 
 def test_clean_span_trims_punctuation_and_balances_titles():
