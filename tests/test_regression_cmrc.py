@@ -23,12 +23,13 @@ from rag.squad import SquadSet, load_squad, resolve
 N_QUESTIONS = 200
 N_PARAGRAPHS = 200
 
-# Measured 2026-11-29 00:58 (seed-13 reader, reader_shape=named; oracle = the gold paragraph's chunks
-# ranked over that paragraph): trained reader + rules: hybrid R@1 0.975, R@5 0.995, F1 64.1, EM 44.5;
-# oracle F1 65.1, EM 45.0. Rules alone, same run: hybrid F1 49.9, EM 26.5; oracle F1 50.8, EM 27.0.
-# BM25 R@5 0.985. 685 chunks; 146 s with one torch thread while a benchmark used the other core.
-# (On these 200 questions the narrower reshaping gives 1.3 F1 less than the old rule; over all 3,219
-# it gives 0.8 F1 and 2.6 EM more: docs/reader.md.) Earlier, 2026-11-28 19:10, two members: 66.3 / 45.5.
+# Measured 2026-11-29 01:46 (seed-13 reader, per-window log-softmax span scores, reader_shape=named;
+# oracle = the gold paragraph's chunks ranked over that paragraph): trained reader + rules: hybrid
+# R@1 0.975, R@5 0.995, F1 64.7, EM 44.0; oracle F1 65.3, EM 45.0. Rules alone, same run: hybrid F1
+# 49.9, EM 26.5; oracle F1 50.8, EM 27.0. BM25 R@5 0.985. 685 chunks; 156 s with one torch thread
+# while a benchmark used the other core. (On these 200 questions the answer step of 2026-11-28 gave
+# about 1 F1 more; over all 3,219 the current one gives 1.1 F1 and 2.8 EM more: docs/reader.md.)
+# Earlier, 2026-11-28 19:10, two members: 66.3 / 45.5.
 FLOORS = {
     "hybrid": {"recall@1": 0.95, "recall@5": 0.97, "f1": 63.0, "em": 42.0},
     "hybrid:rules": {"f1": 46.0, "em": 23.0},
