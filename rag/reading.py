@@ -10,8 +10,10 @@ reader's answer-over-no-answer margin moves its confidence up or down. Spans
 that name who says something (《措施》 of 《措施》提出，…) are passed over and a
 leading "…提出，" frame is cut, for news-style text. The
 reader's span is the answer unless the reader itself prefers "no answer" and
-the rules are more confident, or the rules know the fuller form of the same
-name (lists, titles, modifiers); the confidence is the higher of the two, and
+the rules are more confident, or the rules' span is a list or title asked for,
+or adds to the reader's only what the question names (``reader_shape``); a
+person's name never answers an organisation or number question. The
+confidence is the higher of the two, and
 below ``reader_min_confidence`` the system declines. The reader alone is
 over-confident on questions the documents do not answer (it learned from
 questions that always had an answer); the names evidence is what catches those.
@@ -273,8 +275,13 @@ class ReaderAnswerer:
         t0 = time.perf_counter()
         spans = self.reader.read(question, [p.chunk.text for p in read]) if read else []
         reader_ms = (time.perf_counter() - t0) * 1000
+        def total_of(sp: Any) -> float:
+            return sp.score + s.reader_retrieval_weight * read[sp.passage].score
+
+        # Best total first (a stable sort keeps the reader's order among ties): the first span that
+        # passes the checks is the pick, and the jieba-based checks stop there.
         best = None
-        for sp in spans:
+        for sp in sorted(spans, key=lambda x: -total_of(x)):
             p = read[sp.passage]
             a, b = clean_span(p.chunk.text, sp.start, sp.end)
             a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
@@ -286,9 +293,8 @@ class ReaderAnswerer:
                 continue  # the speaker of 《措施》提出… is not what was asked
             if wrong_type_name(p.chunk.text, a, b, q.qtype):
                 continue  # …主任王海峰说 read for 哪个机构: the name beside the office, not the office
-            total = sp.score + s.reader_retrieval_weight * p.score
-            if best is None or total > best[0]:
-                best = (total, sp, p, a, b)
+            best = (total_of(sp), sp, p, a, b)
+            break
         rule_extra = {"answer": rule.answer, "confidence": rule.confidence}
         if best is None:
             return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules"}))
@@ -331,14 +337,15 @@ class ReaderAnswerer:
             cited_rank=1, extra={**extra, "features": feats, "picked": picked}))
 
     @staticmethod
-    def _rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: str = "all") -> bool:
-        """Where the rules' typed span beats the reader's whatever the scores.
+    def _rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: str) -> bool:
+        """Where the rules' typed span beats the reader's whatever the scores (``Settings.reader_shape``).
 
-        A 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the reader, trained on
-        short answers, stops at the first item or takes the abbreviation (《措施》). When the rules'
-        span is the reader's span with the modifiers in front (no clause break; 深度学习技术及应用
-        国家工程研究中心 for 国家工程研究中心), or their typed span adds a head noun or modifiers
-        (北京市经济和信息化局 for 经济和信息化局), the fuller name is the answer.
+        Always (but ``off``): a 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the
+        reader, trained on short answers, stops at the first item or takes the abbreviation (《措施》).
+        ``named``: also when the rules' span holds the reader's and adds only what the question names
+        (北京市经济和信息化局 for 经济和信息化局, asked 北京市哪个部门) or the rest of a coordination
+        (战略路线和前沿技术咨询 for 前沿技术咨询). ``all``: also any modifiers in front (no clause break;
+        深度学习技术及应用国家工程研究中心 for 国家工程研究中心) or a typed span's head noun or modifiers.
         """
         if shape == "off":
             return False
