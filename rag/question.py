@@ -25,12 +25,15 @@ _QWORDS: list[tuple[str, QType]] = [
     (r"(?:是|就是)?(?:因为|由于)什么|(?<![作成称认以视名改更封任选立列定拜分译化变转升降设奉尊推])为什么(?!样)"
      r"|为何|何故|因何|什么原因|何原因", "why"),
     (r"什么时候|何时|哪几年|哪几个月|哪几天|哪一年|哪年|哪个月|几月|几号|哪一天|哪天|什么时间|多久|多长时间|几年|何年", "date"),
-    (r"哪位|哪个人|是谁|谁", "person"),
-    (r"多少|几[个条项家所种类点大倍十百千万亿方]?|多大|多高|多长|多远|多快|比例|百分之几", "number"),
-    (r"哪国人|哪个国家(?![级队机部])|哪一个国家|哪国(?![级队])|哪个省|哪个市|哪个城市|哪个地区|哪些地方|哪些省|哪些城市|哪些地区|哪里|哪儿|何地|什么地方|哪个地方|哪地", "place?"),
+    (r"哪位|哪个人|是谁|谁|何人", "person"),
+    (r"多少|几[个条项家所种类点大倍十百千万亿方]?|多大|多高|多长|多远|多快|多重|多深|多宽|多厚|比例|百分之几", "number"),
+    (r"哪国人|哪个国家(?![级队机部])|哪一个国家|哪国(?![级队])|哪个省|哪个市|哪个城市|哪个地区|哪些地方|哪些省|哪些城市|哪些地区|哪里|哪儿|何地|何处|什么地方|哪个地方|哪地", "place?"),
     (r"哪些|哪几", "list"),
-    (r"哪个|哪家|哪份|哪项|哪部|哪一|哪所|哪类|哪种|什么样的?|什么|啥|何种|怎样的|如何|怎么|哪", "what"),
+    (r"哪个|哪家|哪份|哪项|哪部|哪一|哪所|哪类|哪种|什么样的?|什么|啥|何种|有何|何为|何物|何事|怎样的?|如何|怎么|哪", "what"),
 ]
+#: A question with no question word whose gap is its end: 三花酒的原料为？ 负责管理的单位为？ 规定于何？
+#: (DRCD writes a tenth of its questions so). Only with a question mark: without one it is a keyword query.
+_GAP_END = re.compile(r"(?:为|是|指|叫|叫做|称为|称作|名为|于何|何)$")
 _QWORD_RE = re.compile("|".join(f"(?:{p})" for p, _ in _QWORDS))
 _ORG_HINT = re.compile(r"(部门|部委|机构|单位|组织|企业|公司|政府|委员会|实验室|中心|平台|大学|学院|基地|局|厅|委)")
 _TITLE_HINT = re.compile(r"(文件|政策|方案|措施|意见|规划|通知|办法|计划|文|名称|标题|叫什么)")
@@ -93,6 +96,12 @@ def analyze(question: str) -> Question:
     body = text.rstrip(_STRIP)
     m = _QWORD_RE.search(body)
     if not m:
+        g = _GAP_END.search(body) if text.endswith(("?", "？")) else None
+        if g is not None and g.start() > 0:
+            # 于何 / 何 is the question word; after 为 / 是 the question mark stands in for it
+            qword = "何" if body.endswith("何") else text[-1]
+            left = body[:-1] if qword == "何" else body
+            return Question(text, _refine("what", qword, left, ""), qword, left, "")
         return Question(text, _refine("what", "", body, ""), "", body, "")
     qword = m.group(0)
     qtype = next(t for p, t in _QWORDS if re.fullmatch(p, qword))
@@ -152,7 +161,7 @@ def copula_parts(q: Question) -> tuple[str, str] | None:
     Returns:
         ``(topic, attribute)``, or None when the question is not of that form.
     """
-    if q.qword not in ("什么", "啥", "什么样", "什么样的", "是谁", "谁", "哪里", "哪儿", "什么地方"):
+    if q.qword not in ("什么", "啥", "什么样", "什么样的", "是谁", "谁", "哪里", "哪儿", "什么地方", "？", "?"):
         return None
     left = q.left + "是" if q.qword == "是谁" else q.left  # X的母亲是谁: 是 went with the question word
     m = _COPULA_END.search(left)

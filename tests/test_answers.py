@@ -171,3 +171,26 @@ def test_location_runs_to_the_end_of_its_clause():
     sent = "河北省文物研究所位于石家庄市建华南大街82号,是河北省文物局直属单位。"
     span = extract_span(analyze("河北省文物研究所位于什么地方?"), sent)
     assert sent[span[0]:span[1]] == "石家庄市建华南大街82号"
+
+
+@pytest.mark.parametrize("question,qtype,qword", [
+    ("三花酒这个饮料的原料为？", "what", "？"),            # the gap is the end: 原料为 ___
+    ("散发脱刀令其中一个目的是？", "what", "？"),
+    ("中国的其他政府补助收入规定于何？", "what", "何"),
+    ("反洛可可风格的运动是何人发起的?", "person", "何人"),
+    ("布鲁克林篮网的主场位在何处?", "place", "何处"),
+    ("消费者文教基金会的成立有何指标?", "what", "有何"),
+    ("椰子猫平均有多重？", "number", "多重"),
+    ("周俊是怎样把柳素云杀害的？", "what", "怎样"),
+    ("原料为", "what", ""),                                 # no question mark: a keyword query
+    ("那宁夏呢?", "what", ""),                              # an ellipsis names no gap of its own
+])
+def test_question_words_of_written_chinese(question, qtype, qword):
+    q = analyze(question)
+    assert (q.qtype, q.qword) == (qtype, qword)
+
+
+def test_a_gap_at_the_end_is_filled_by_what_follows():
+    sent = "三花酒是桂林特产，其原料为优质大米，以漓江水酿成。"
+    span = extract_span(analyze("三花酒的原料为？"), sent)
+    assert span is not None and sent[span[0]:span[1]] == "优质大米"
