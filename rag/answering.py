@@ -125,6 +125,54 @@ def _place_conflict(question: str, near: str) -> bool:
     return not (asked & here) and bool(here - asked)
 
 
+#: Marks that end a clause of a long sentence: news text lists one place per clause (…北京…；上海…；成都…).
+_CLAUSE_ENDS = "；;。！？!?"
+
+
+def clause_around(text: str, start: int, end: int) -> str:
+    """The clause of ``text`` that holds ``start:end``: from the last clause mark before it to the next after.
+
+    >>> t = "北京出台方案;上海给予补贴;成都每年发放1000万元。"
+    >>> clause_around(t, 19, 26)
+    '成都每年发放1000万元'
+
+    Args:
+        text: a sentence (or any text).
+        start: span start.
+        end: span end.
+
+    Returns:
+        The clause without its marks.
+    """
+    a = max(text.rfind(m, 0, start) for m in _CLAUSE_ENDS) + 1
+    ends = [i for i in (text.find(m, end) for m in _CLAUSE_ENDS) if i >= 0]
+    return text[a:min(ends) if ends else len(text)]
+
+
+def place_conflict(question: str, near: str, clause: str) -> bool:
+    """Whether the answer is about another place than the one asked.
+
+    Either the answer's context lacks every place the question names while naming others
+    (:func:`_place_conflict`), or the answer's own clause does: a sentence that runs through
+    several places (…上海…给予补贴；成都、宁夏…发放1000万元…) names the asked one in another clause.
+
+    >>> q = "上海的算力券每年发放总额是多少?"
+    >>> place_conflict(q, "上海给予补贴;成都每年发放1000万元", "成都每年发放1000万元")
+    True
+    >>> place_conflict(q, "上海给予补贴;每年发放1000万元", "每年发放1000万元")
+    False
+
+    Args:
+        question: the question.
+        near: the answer's sentence and the text just before it.
+        clause: the answer's clause (:func:`clause_around`).
+
+    Returns:
+        True on a conflict.
+    """
+    return _place_conflict(question, near) or _place_conflict(question, clause)
+
+
 def cite_first(first: Passage, passages: Sequence[Passage]) -> tuple[Citation, ...]:
     """Citations with the passage that holds the answer first, the rest in retrieval order.
 
@@ -315,7 +363,7 @@ class Answerer:
             "head_match": float(bool(head) and span.endswith(head)),
             "unknown_terms": unknown_share(q_tokens, self.idf),
             "anchors": float(has_left) + float(has_right),
-            "conflict": float(_place_conflict(question, near)),
+            "conflict": float(place_conflict(question, near, clause_around(best.text, cand.start, cand.end))),
         }
 
     def _not_found(self, question: str, passages: Sequence[Passage], score: float) -> Answer:

@@ -88,6 +88,8 @@ class Settings:
     reader_margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
     reader_margin_weight: float = 0.1      #   confidence as it is; log-odds per logit above it
     reader_bias: float = 2.5               # log-odds added to every reader span before the rules' span is compared
+    reader_conflict_penalty: float = 2.5   # log-odds taken from a reader span about another place than the one
+    #   asked (上海 asked, 成都's figure read): the bias above would otherwise cancel the rules' own penalty
     reader_shape: str = "named"            # where the rules' fuller span replaces the reader's: "named" (lists,
     #   titles, and additions the question itself names: 北京市 of 北京市哪个部门), "lists" (、-lists and
     #   《titles》 only), "all" (also any modifiers or head noun; the rule until 2026-11-29) or "off"

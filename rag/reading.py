@@ -302,7 +302,10 @@ class ReaderAnswerer:
         a, b = self._respectively(q, p.chunk.text, a, b)
         margin = sp.score - sp.null_score
         judged, feats = self.rules.judge(question, passages, p, a, b)
-        conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, s.reader_bias)
+        # The reader reads words, not whose figure they are: a span in another place's clause keeps its
+        # margin, so the place conflict the rules weigh is weighed again after the reader's bias.
+        bias = s.reader_bias - (s.reader_conflict_penalty if feats.get("conflict") else 0.0)
+        conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, bias)
         extra = {"reader": {"text": p.chunk.text[a:b], "score": round(sp.score, 3), "null": round(sp.null_score, 3),
                             "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
                             "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
