@@ -177,11 +177,16 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(f"{mode:<14} {r['recall@1']:>6.3f} {r['recall@5']:>6.3f} {r['mrr@10']:>7.3f} {r['em']:>6.1f} "
                      f"{r['f1']:>6.1f} {r['declined']:>4} {100 * r['declined_share']:>3.0f}% "
                      f"{r['latency_ms_p50']:>7.1f} {r['latency_ms_p95']:>7.1f}"
-                     + (f"   reader alone p50 {r['reader_ms_p50']:.1f} ms" if "reader_ms_p50" in r else ""))
+                     + (f"   reader's own time p50 {r['reader_ms_p50']:.1f} ms" if "reader_ms_p50" in r else ""))
     for name, o in (s.get("oracle_rows") or ({"oracle": s["oracle"]} if s.get("oracle") else {})).items():
         lines.append(f"{name:<14} {'-':>6} {'-':>6} {'-':>7} {o['em']:>6.1f} {o['f1']:>6.1f} "
                      f"{o['declined']:>4} {100 * o['declined_share']:>3.0f}% {o['answer_ms_p50']:>7.1f} {'-':>7}"
                      "   (gold paragraph only)")
+    for name, a in (s.get("reader_alone") or {}).items():
+        lines.append(f"{name + ':alone':<14} {'-':>6} {'-':>6} {'-':>7} {a['em']:>6.1f} {a['f1']:>6.1f} "
+                     f"{a['declined']:>4} {100 * a['declined_share']:>3.0f}% {'-':>7} {'-':>7}"
+                     f"   (the reader's best span, no rules, never declined; {a['by_answer_step']} without a "
+                     "question word left to the answer step)")
     for name, a in (s.get("abstention") or {}).items():
         for label, pt in (("in use", a["current"]), ("best", a["best"])):
             lines.append(f"{name:<14} {label:<7} threshold {pt['threshold']:.3f}: declining precision "

@@ -149,6 +149,20 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     answers: dict[str, list[tuple[str | None, Sequence[str]]]] = {k: [] for k in keys}
     lat: dict[str, list[float]] = {k: [] for k in keys}
     rms: dict[str, list[float]] = {}   # the reader's own time, where it read
+    # The reader's own best span from the same run (rows "reader alone"), and how many questions the
+    # answer step answered without asking the reader (no question word: the rules' sentence).
+    alone: dict[str, list[tuple[str | None, Sequence[str]]]] = {}
+    alone_skipped: dict[str, int] = {}
+
+    def note_alone(key: str, ans: Answer | None, golds: Sequence[str], d: dict[str, Any]) -> None:
+        if ans is None or not qa.uses_reader():
+            return
+        if "reader_alone" in ans.extra:
+            text = (ans.extra["reader_alone"] or {}).get("text")
+        else:
+            text, alone_skipped[key] = ans.answer, alone_skipped.get(key, 0) + 1
+        alone.setdefault(key, []).append((text, golds))
+        d[key]["reader_alone"] = text
     load_before = _loadavg()
     code = code_version()   # at the start: commits made while a long run goes on are not what it measured
     # Warm-up (untimed): the first questions pay for lazy loading (jieba's POS model, torch kernels).
@@ -179,6 +193,10 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                 if reader_ms is not None:
                     d[key]["reader_ms"] = reader_ms
                     rms.setdefault(key, []).append(reader_ms)
+                if ans is not None and ans.extra.get("withheld"):
+                    d[key]["withheld"] = ans.extra["withheld"]
+                if not suffix:
+                    note_alone(mode, ans, q.answers, d)
                 if key == keys[0]:
                     predictions[q.qid] = text or ""
         if (n + 1) % 250 == 0:
@@ -217,12 +235,21 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                     o_answers.append((text, q.answers))
                     d[key] = {"answer": text, "f1": round(f1_score(text, q.answers), 4),
                               "em": exact_match(text, q.answers)}
+                    if ans is not None and ans.extra.get("withheld"):
+                        d[key]["withheld"] = ans.extra["withheld"]
+                    if not suffix:
+                        note_alone(key, ans, q.answers, d)
                     if not modes and not suffix:
                         predictions[q.qid] = text or ""
             oracle_rows[key] = row = {**answer_figures(o_answers),
                                       "answer_ms_p50": statistics.median(o_lat) if o_lat else float("nan"),
                                       "seconds": round(time.perf_counter() - t_mode, 2)}
             say(f"{sset.name} {key}: F1 {row['f1']:.1f}  EM {row['em']:.1f}")
+
+    alone_rows = {key: {**answer_figures(rows_), "by_answer_step": alone_skipped.get(key, 0)}
+                  for key, rows_ in alone.items()}
+    for key, row in alone_rows.items():
+        say(f"{sset.name} {key}, reader alone: F1 {row['f1']:.1f}  EM {row['em']:.1f}")
 
     abstention_rows: dict[str, dict[str, Any]] = {}
     if abstention:
@@ -263,7 +290,8 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                                                              "reader": settings.reader,
                                                              "reader_min_confidence": settings.reader_min_confidence},
         "index": index_info, "modes": rows, "oracle": oracle_rows.get("oracle"),
-        "oracle_rows": oracle_rows, "oracle_passages": "gold paragraph's chunks, ranked over that paragraph", "reader": qa.reader_info(), "abstention": abstention_rows, "questions_seconds": round(loop_s, 2),
+        "oracle_rows": oracle_rows, "oracle_passages": "gold paragraph's chunks, ranked over that paragraph", "reader": qa.reader_info(),
+        "reader_alone": alone_rows, "abstention": abstention_rows, "questions_seconds": round(loop_s, 2),
         "load_avg": {"before": load_before, "after": _loadavg()},
         "peak_rss_mb": round(peak_rss_mb(), 1), "seconds": round(time.perf_counter() - t_start, 2),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(), "code": code,

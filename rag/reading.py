@@ -280,8 +280,16 @@ class ReaderAnswerer:
 
         # Best total first (a stable sort keeps the reader's order among ties): the first span that
         # passes the checks is the pick, and the jieba-based checks stop there.
+        ranked = sorted(spans, key=lambda x: -total_of(x))
+        # What the reader alone would answer (no checks, no rules, never declined): the benchmarks'
+        # "reader alone" rows, the figure to set beside published readers given the same passages.
+        alone = None
+        if ranked:
+            top, chunk0 = ranked[0], read[ranked[0].passage].chunk
+            alone = {"text": chunk0.text[top.start:top.end], "chunk_id": chunk0.chunk_id,
+                     "start": top.start, "end": top.end}
         best = None
-        for sp in sorted(spans, key=lambda x: -total_of(x)):
+        for sp in ranked:
             p = read[sp.passage]
             a, b = clean_span(p.chunk.text, sp.start, sp.end)
             a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
@@ -297,7 +305,8 @@ class ReaderAnswerer:
             break
         rule_extra = {"answer": rule.answer, "confidence": rule.confidence}
         if best is None:
-            return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules"}))
+            return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules",
+                                                     "reader_alone": alone}))
         total, sp, p, a, b = best
         a, b = self._respectively(q, p.chunk.text, a, b)
         margin = sp.score - sp.null_score
@@ -309,7 +318,7 @@ class ReaderAnswerer:
         extra = {"reader": {"text": p.chunk.text[a:b], "score": round(sp.score, 3), "null": round(sp.null_score, 3),
                             "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
                             "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
-                 "rules": rule_extra}
+                 "rules": rule_extra, "reader_alone": alone}
         if rule.found and rule.confidence > conf and (margin < 0 or conf < s.reader_veto_confidence):
             # the reader itself scores "no answer here" above its span, or the names evidence all but
             # rules its span out (a person where an office is asked): the rules' span stands

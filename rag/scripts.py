@@ -213,4 +213,7 @@ def restore_answer(answer: Answer, originals: dict[str, Chunk]) -> Answer:
         pos = folded.find(extra["withheld"])
         if pos >= 0:
             extra["withheld"] = citations[0].text[pos:pos + len(extra["withheld"])]
+    alone = extra.get("reader_alone")
+    if alone and alone.get("chunk_id") in originals:
+        extra["reader_alone"] = {**alone, "text": originals[alone["chunk_id"]].text[alone["start"]:alone["end"]]}
     return replace(answer, answer=text, citations=citations, extra=extra)

@@ -535,3 +535,51 @@ def test_windows_reach_the_end_of_a_long_passage_after_a_long_question(tokenizer
     wins = make_windows(tokenizer, q, [text], max_len=256, stride=96)
     last = max(e for w in wins for m, (b, e) in zip(w.context_mask, w.offsets) if m)
     assert len(wins) >= 4 and last == len(text.rstrip())
+
+
+QUOTA = ("例如,北京市经济和信息化局于今年10月出台《人工智能算力券实施方案(2023-2025年)》;上海印发的《措施》提出给予最高10%的"
+         "租用补贴;成都、宁夏等地也宣布每年将发放总额不超过1000万元、4000万元的“算力券”支持机构使用相应资源。")
+
+
+def test_a_reader_span_about_another_place_loses_the_readers_bias():
+    """上海 asked, 成都's 1000万元 read with a high margin: the place conflict is weighed again after
+    the reader's bias (the answer's clause names 成都 and 宁夏; 上海 only another clause)."""
+    import math
+
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = Passage(Chunk("d#0", "d", 0, len(QUOTA), QUOTA), rank=1, score=1.0, dense_score=0.9)
+
+    def reader_log_odds(question: str, penalty: float) -> tuple[float, float]:
+        s = Settings(reader_conflict_penalty=penalty)
+        ra = ReaderAnswerer(_FakeReader(QUOTA, "1000万元", 11.0, -0.5), Answerer(s, {}), s)
+        r = ra.answer(question, [p]).extra["reader"]
+        return math.log(r["confidence"] / (1 - r["confidence"])), r["features"]["conflict"]
+
+    for place, conflict in (("上海", 1.0), ("北京", 1.0), ("成都", 0.0)):
+        q = f"{place}的算力券每年发放总额是多少?"
+        (with_, c), (without, _) = reader_log_odds(q, 2.5), reader_log_odds(q, 0.0)
+        assert c == conflict and without - with_ == pytest.approx(2.5 * conflict, abs=0.01), place
+
+
+def test_the_reader_alone_is_recorded_beside_the_answer_step():
+    """extra["reader_alone"]: the reader's best span before any check, with offsets into its chunk."""
+    from rag.answering import Answerer
+    from rag.config import Settings
+    from rag.reading import ReaderAnswerer
+
+    p = _passage()
+    ra = ReaderAnswerer(_FakeReader(p.chunk.text, "湖北提出", 1.0, 4.0), Answerer(Settings(), {}), Settings())
+    ans = ra.answer("湖北人工智能核心产业规模到2025年超过多少?", [p])
+    alone = ans.extra["reader_alone"]
+    assert ans.answer == "1500亿元" and alone["text"] == "湖北提出" and alone["chunk_id"] == "d#1"
+    assert p.chunk.text[alone["start"]:alone["end"]] == alone["text"]
+
+
+def test_the_article_declines_another_places_quota(article_qa):
+    """The real reader reads 1000万元 for 上海 with a high margin; the answer is withheld."""
+    ans = article_qa.ask("上海的算力券每年发放总额是多少?")
+    assert ans.answer is None and ans.extra.get("withheld") == "1000万元"
+    assert article_qa.ask("成都每年发放的算力券总额不超过多少?").answer == "1000万元"
