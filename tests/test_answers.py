@@ -182,6 +182,8 @@ def test_location_runs_to_the_end_of_its_clause():
     ("消费者文教基金会的成立有何指标?", "what", "有何"),
     ("椰子猫平均有多重？", "number", "多重"),
     ("周俊是怎样把柳素云杀害的？", "what", "怎样"),
+    ("学院座落在上海市内的哪一个区?", "place", "哪一个区"),
+    ("哪个区长出席了会议?", "what", "哪个"),                  # 区长 is a person's office, not a district
     ("原料为", "what", ""),                                 # no question mark: a keyword query
     ("那宁夏呢?", "what", ""),                              # an ellipsis names no gap of its own
 ])
