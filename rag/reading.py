@@ -354,6 +354,7 @@ class ReaderAnswerer:
 
         Always (but ``off``): a 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the
         reader, trained on short answers, stops at the first item or takes the abbreviation (《措施》).
+        Under ``named`` a list guessed from a hint word (包括什么) must hold the reader's span.
         ``named``: also when the rules' span holds the reader's and adds only what the question names
         (北京市经济和信息化局 for 经济和信息化局, asked 北京市哪个部门) or the rest of a coordination
         (战略路线和前沿技术咨询 for 前沿技术咨询). ``all``: also any modifiers in front (no clause break;
@@ -362,7 +363,13 @@ class ReaderAnswerer:
         if shape == "off":
             return False
         feats = rule.extra.get("features") or {}
-        if q.qtype in ("list", "title") and feats.get("typed"):
+        if q.qtype == "title" and feats.get("typed"):
+            return True   # the full 《title》 wherever it stands: the reader often takes the abbreviation
+        if q.qtype == "list" and feats.get("typed") and (
+                shape != "named" or q.qword in ("哪些", "哪几") or _rules_span_around(rule, p, a, b)):
+            # 哪些/哪几 ask for several items: the rules' list wherever it stands (the reader often reads
+            # one item of another sentence). A list guessed from a hint word (包括什么) must hold the
+            # reader's span: 电影、娱乐和新闻 elsewhere does not answer BSkyB的体育内容包括什么 (英超联赛).
             return True
         if shape == "lists":
             return False

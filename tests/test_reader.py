@@ -350,6 +350,28 @@ def test_the_rules_reshape_a_reader_span_only_with_what_the_question_names():
     assert not reshaped("北京市哪个部门印发了方案?", "经济和信息化局", "北京市经济和信息化局", shape="lists")
 
 
+def test_a_list_replaces_the_readers_span_when_asked_for_or_when_it_holds_it():
+    """哪些 asks for several items: the rules' list wins wherever it stands. A list guessed from 包括
+    must hold the reader's span: a list in another sentence answers something else."""
+    from rag.question import analyze
+    from rag.reading import ReaderAnswerer
+    from rag.types import Answer, Span
+
+    text = "BSkyB的体育内容包括英超联赛。它提供电影、娱乐和新闻。重点支持制造、医疗、教育等领域。"
+    p = Passage(Chunk("d#0", "d", 0, len(text), text), rank=1, score=1.0)
+
+    def replaced(question: str, reader_piece: str, rules_piece: str) -> bool:
+        ra, a = text.index(rules_piece), text.index(reader_piece)
+        rule = Answer(question, rules_piece, 0.9, Span("d", ra, ra + len(rules_piece)),
+                      extra={"features": {"typed": 1.0}})
+        return ReaderAnswerer._rules_know_better(analyze(question), rule, p, a, a + len(reader_piece), "named")
+
+    assert analyze("BSkyB的体育内容包括什么?").qtype == "list"
+    assert not replaced("BSkyB的体育内容包括什么?", "英超联赛", "电影、娱乐和新闻")
+    assert replaced("它提供的内容包括什么?", "娱乐", "电影、娱乐和新闻")
+    assert replaced("重点支持哪些领域?", "英超联赛", "制造、医疗、教育")
+
+
 def test_trim_particles_drops_edge_function_words_only():
     from rag.reading import trim_particles
 
