@@ -149,6 +149,21 @@ def quality_table(s: dict) -> list[str]:
     for key, o in oracles.items():
         out.append(f"| {row_label(key, s)} | – | – | – | {o['em']:.1f} | {o['f1']:.1f} | "
                    f"{o['declined']} ({100 * o['declined_share']:.1f}%) | – | – |")
+    for key, a in (s.get("reader_alone") or {}).items():
+        mode = key.partition(":")[0]
+        base = {"hybrid": "hybrid", "dense": "dense only", "bm25": "BM25 only",
+                "oracle": "gold paragraph given (oracle)"}.get(mode, mode)
+        who = "both reader members" if len((s.get("reader") or {}).get("members") or [None]) > 1 else "trained reader"
+        out.append(f"| {base}, {who} alone: its best span, never declined | – | – | – | {a['em']:.1f} | {a['f1']:.1f} | "
+                   f"{a['declined']} ({100 * a['declined_share']:.1f}%) | – | – |")
+    if s.get("reader_alone"):
+        skipped = max(a["by_answer_step"] for a in s["reader_alone"].values())
+        out += ["", "*Alone* rows: the reader's own best span on the same passages in the same run (span score + "
+                "2 × retrieval score, before the answer step's checks, the rules and declining): the figure to set "
+                "beside published readers, which answer every question. "
+                + (f"{skipped} question{'s' if skipped != 1 else ''} without a question word "
+                   "(the answer step gives the rules' sentence and does not ask the reader) keep the answer step's "
+                   "answer there." if skipped else "")]
     reader = [(k, r) for k, r in s["modes"].items() if "reader_ms_p50" in r]
     if reader:
         out += ["", "The reader's own time inside those figures (reading the top 3 passages, model loaded): "
@@ -389,6 +404,10 @@ def main() -> None:
                 if s.get("oracle"):
                     L.append(f"| {label} | **rag-zh, {step}, gold paragraph given** | reader-only | "
                              f"**{s['oracle']['em']:.1f}** | **{s['oracle']['f1']:.1f}** |")
+                alone = (s.get("reader_alone") or {}).get("oracle")
+                if alone:
+                    L.append(f"| {label} | **rag-zh, trained reader alone (its best span, never declined), gold "
+                             f"paragraph given** | reader-only | **{alone['em']:.1f}** | **{alone['f1']:.1f}** |")
                 h = s["modes"].get("hybrid")
                 if h:
                     L.append(f"| {label} | **rag-zh, hybrid retrieval + {step}** | end-to-end, this file's "
