@@ -6,7 +6,8 @@ so a strong passage wins a close call. The rule-based :class:`Answerer` finds
 its own span too. One confidence model judges both: the rules' named evidence
 (names of the question near the answer, the expected type, overlap…, see
 :mod:`rag.confidence`) is computed for the reader's span as well, and the
-reader's answer-over-no-answer margin moves its confidence up or down. Spans
+reader's answer-over-no-answer margin moves its confidence up or down (a span about another
+place than the one asked loses the reader's bias: the reader cannot tell whose figure it read). Spans
 that name who says something (《措施》 of 《措施》提出，…) are passed over and a
 leading "…提出，" frame is cut, for news-style text. The
 reader's span is the answer unless the reader itself prefers "no answer" and
