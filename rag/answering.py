@@ -115,16 +115,6 @@ def places_in(text: str) -> set[str]:
     return {p for p in _PROVINCES if p in text}
 
 
-def _place_conflict(question: str, near: str) -> bool:
-    """The question names a place that the answer's context lacks, while the context names
-    other places: the sentence is most likely about somewhere else (北京 asked, 成都 found)."""
-    asked = places_in(question)
-    if not asked:
-        return False
-    here = places_in(near)
-    return not (asked & here) and bool(here - asked)
-
-
 #: Marks that end a clause of a long sentence: news text lists one place per clause (…北京…；上海…；成都…).
 _CLAUSE_ENDS = "；;。！？!?"
 
@@ -152,9 +142,10 @@ def clause_around(text: str, start: int, end: int) -> str:
 def place_conflict(question: str, near: str, clause: str) -> bool:
     """Whether the answer is about another place than the one asked.
 
-    Either the answer's context lacks every place the question names while naming others
-    (:func:`_place_conflict`), or the answer's own clause does: a sentence that runs through
-    several places (…上海…给予补贴；成都、宁夏…发放1000万元…) names the asked one in another clause.
+    The question names a place that the answer's context lacks while the context names other
+    places (北京 asked, 成都 found): in the sentence and the text before it, or in the answer's own
+    clause, since a sentence that runs through several places (…上海…给予补贴；成都、宁夏…发放
+    1000万元…) names the asked one in another clause.
 
     >>> q = "上海的算力券每年发放总额是多少?"
     >>> place_conflict(q, "上海给予补贴;成都每年发放1000万元", "成都每年发放1000万元")
@@ -170,7 +161,10 @@ def place_conflict(question: str, near: str, clause: str) -> bool:
     Returns:
         True on a conflict.
     """
-    return _place_conflict(question, near) or _place_conflict(question, clause)
+    asked = places_in(question)
+    if not asked:
+        return False
+    return any(not (asked & here) and bool(here - asked) for here in (places_in(near), places_in(clause)))
 
 
 def cite_first(first: Passage, passages: Sequence[Passage]) -> tuple[Citation, ...]:

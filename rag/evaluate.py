@@ -153,9 +153,13 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     # answer step answered without asking the reader (no question word: the rules' sentence).
     alone: dict[str, list[tuple[str | None, Sequence[str]]]] = {}
     alone_skipped: dict[str, int] = {}
+    reads = qa.uses_reader()
 
-    def note_alone(key: str, ans: Answer | None, golds: Sequence[str], d: dict[str, Any]) -> None:
-        if ans is None or not qa.uses_reader():
+    def note_extras(key: str, ans: Answer | None, golds: Sequence[str], d: dict[str, Any], primary: bool) -> None:
+        """The withheld span in the details; for the primary system, the reader's own answer too."""
+        if ans is not None and ans.extra.get("withheld"):
+            d[key]["withheld"] = ans.extra["withheld"]
+        if ans is None or not reads or not primary:
             return
         if "reader_alone" in ans.extra:
             text = (ans.extra["reader_alone"] or {}).get("text")
@@ -193,10 +197,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                 if reader_ms is not None:
                     d[key]["reader_ms"] = reader_ms
                     rms.setdefault(key, []).append(reader_ms)
-                if ans is not None and ans.extra.get("withheld"):
-                    d[key]["withheld"] = ans.extra["withheld"]
-                if not suffix:
-                    note_alone(mode, ans, q.answers, d)
+                note_extras(key, ans, q.answers, d, primary=not suffix)
                 if key == keys[0]:
                     predictions[q.qid] = text or ""
         if (n + 1) % 250 == 0:
@@ -235,10 +236,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
                     o_answers.append((text, q.answers))
                     d[key] = {"answer": text, "f1": round(f1_score(text, q.answers), 4),
                               "em": exact_match(text, q.answers)}
-                    if ans is not None and ans.extra.get("withheld"):
-                        d[key]["withheld"] = ans.extra["withheld"]
-                    if not suffix:
-                        note_alone(key, ans, q.answers, d)
+                    note_extras(key, ans, q.answers, d, primary=not suffix)
                     if not modes and not suffix:
                         predictions[q.qid] = text or ""
             oracle_rows[key] = row = {**answer_figures(o_answers),

@@ -124,11 +124,14 @@ def plot_scale(scale: dict, path: Path) -> None:
     plt.close(fig)
 
 
+#: How the tables name a row's passages: a retrieval mode, or the gold paragraph.
+MODE_NAMES = {"hybrid": "hybrid", "dense": "dense only", "bm25": "BM25 only", "oracle": "gold paragraph given (oracle)"}
+
+
 def row_label(key: str, s: dict) -> str:
     """``hybrid`` / ``hybrid:rules`` / ``oracle:rules`` → a table label naming retrieval and answer step."""
     mode, _, suffix = key.partition(":")
-    base = {"hybrid": "hybrid", "dense": "dense only", "bm25": "BM25 only",
-            "oracle": "gold paragraph given (oracle)"}.get(mode, mode)
+    base = MODE_NAMES.get(mode, mode)
     if suffix == "rules":
         return f"{base}, rules alone"
     if s.get("reader"):
@@ -150,9 +153,7 @@ def quality_table(s: dict) -> list[str]:
         out.append(f"| {row_label(key, s)} | – | – | – | {o['em']:.1f} | {o['f1']:.1f} | "
                    f"{o['declined']} ({100 * o['declined_share']:.1f}%) | – | – |")
     for key, a in (s.get("reader_alone") or {}).items():
-        mode = key.partition(":")[0]
-        base = {"hybrid": "hybrid", "dense": "dense only", "bm25": "BM25 only",
-                "oracle": "gold paragraph given (oracle)"}.get(mode, mode)
+        base = MODE_NAMES.get(key, key)
         who = "both reader members" if len((s.get("reader") or {}).get("members") or [None]) > 1 else "trained reader"
         out.append(f"| {base}, {who} alone: its best span, never declined | – | – | – | {a['em']:.1f} | {a['f1']:.1f} | "
                    f"{a['declined']} ({100 * a['declined_share']:.1f}%) | – | – |")
