@@ -419,9 +419,17 @@ def _parallel_lists(sent: str) -> list[list[tuple[int, int]]]:
     return [lst for lst in out if all(sent[a:b] != "、" for a, b in lst)]
 
 
+_RESPECTIVELY = ("分别", "依次", "各为")
+
+
+def _all_numbers(sent: str, items: list[tuple[int, int]]) -> bool:
+    return all(re.search(r"\d", sent[a:b]) for a, b in items)
+
+
 def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, int]:
     """成都、宁夏…分别1000万元、4000万元: the item of the answer's list in the position of the
-    item of another list that the question names.
+    item of another list that the question names. Lists are paired when one holds figures and
+    the other does not, or when the sentence says 分别/依次/各为.
 
     Args:
         q: the analysed question.
@@ -432,11 +440,16 @@ def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, in
         The corresponding span, or ``pick`` unchanged.
     """
     lists = _parallel_lists(sent)
+    said = any(w in sent for w in _RESPECTIVELY)
     for answer_list in lists:
         if not any(a <= pick[0] < b or pick[0] <= a < pick[1] for a, b in answer_list):
             continue
         for other in lists:
             if other is answer_list or len(other) != len(answer_list):
+                continue
+            if not said and _all_numbers(sent, other) == _all_numbers(sent, answer_list):
+                # 上海电视大学、杨浦区业余大学 beside 复旦大学、同济大学: two lists of names that merely
+                # have the same length are not paired; names with figures are, or 分别 says so
                 continue
             named = [i for i, (a, b) in enumerate(other) if sent[a:b] in q.text]
             if len(named) == 1:

@@ -120,6 +120,8 @@ def _refine(qtype: QType, qword: str, left: str, right: str) -> QType:
     around = right[:6] + "|" + left[-4:]
     if qtype == "person" and re.match(r"(来)?(印发|发布|出台|制定|主办|批准|颁布|下发|组织|牵头)", right):
         return "org"  # 由谁印发: documents are issued by organisations
+    if qtype == "person" and _identity_subject(left, right):
+        return "what"  # 王海峰是谁: who a named person is, a description, not another name
     if qtype == "place?":
         if qword == "哪" and not _PLACE_WORDS.search(right[:3]):
             qtype = "what"
@@ -139,6 +141,51 @@ def _refine(qtype: QType, qword: str, left: str, right: str) -> QType:
         if qtype == "list" or _LIST_HINT.search(around):
             return "list"
     return qtype
+
+
+def _identity_subject(left: str, right: str) -> str:
+    """The person named in 王海峰是谁 / 谁是王海峰 / 王海峰是何人, or ''.
+
+    A name is what jieba tags as one (nr) whole, or a 2–4 character word that opens with a
+    surname it tags so (王 + 海峰: jieba splits names it does not know).
+    """
+    right = right.strip(_STRIP)
+    if right:
+        if left.strip() or not right.startswith("是"):
+            return ""
+        name = right[1:]
+    else:
+        name = re.sub(r"(究竟|到底)?(是|为)?$", "", left.strip())
+    if not 2 <= len(name) <= 12 or not re.fullmatch(r"[\u4e00-\u9fff·]+", name):
+        return ""
+    from rag.tokenization import words_with_pos
+
+    words = words_with_pos(name)
+    whole = len(words) == 1 and words[0][1] == "nr"
+    surname = len(name) <= 4 and words[0][1] == "nr" and len(words[0][0]) == 1 and len(words) <= 2
+    return name if whole or surname else ""
+
+
+def identity_name(q: Question) -> str:
+    """The person whose identity a question asks, as in 王海峰是谁? or 王海峰担任什么职务? (else '').
+
+    The answer is the title or description standing with the name in the text (百度首席技术官…主任王海峰),
+    not a person.
+
+    >>> identity_name(analyze("王海峰是谁?"))
+    '王海峰'
+    >>> identity_name(analyze("《措施》由谁印发?"))
+    ''
+    """
+    if q.qword in ("是谁", "谁", "何人", "哪位"):
+        return _identity_subject(q.left, q.right)
+    if q.qword == "什么":
+        # 王海峰担任什么职务? 王海峰的职务是什么? 王海峰是什么人?
+        m = (re.fullmatch(r"(.+?)(?:现|目前|还|曾)?(?:担任|任|是)", q.left)
+             if re.fullmatch(rf"(职务|职位|身份|头衔|人)[{_STRIP}]*", q.right) else
+             re.fullmatch(r"(.+?)的(?:职务|职位|身份|头衔)(?:是|为)", q.left) if not q.right.strip(_STRIP) else None)
+        return _identity_subject(m.group(1), "") if m else ""
+    return ""
 
 
 #: 是 / 为 / 叫 … ending the left context of a 什么 question: X(的Y)是什么.

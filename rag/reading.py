@@ -37,7 +37,7 @@ from typing import Any
 from rag.answering import Answerer, cite_first
 from rag.config import Settings
 from rag.extraction import person_spans, respectively
-from rag.question import analyze
+from rag.question import analyze, identity_name
 from rag.sentences import split_sentences
 from rag.types import Answer, Passage, Span
 
@@ -217,6 +217,41 @@ def wrong_type_name(text: str, start: int, end: int, qtype: str) -> bool:
     return (start - lo, end - lo) in person_spans(text[lo:end + 10])
 
 
+#: Where a title before a name stops: any clause mark or quote, but not the 、 joining two titles.
+_TITLE_BOUNDS = set("，。；：！？,.;:!?“”\"「」『』（）()\n")
+
+
+def title_before(text: str, start: int, end: int, name: str, max_chars: int = 40) -> tuple[int, int]:
+    """The whole title standing before ``name`` when a span lies in it: 王海峰是谁? read 首席技术官 in
+    百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说 and is answered with all of it.
+
+    >>> t = "”百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说。"
+    >>> a, b = title_before(t, 3, 8, "王海峰"); t[a:b]
+    '百度首席技术官、深度学习技术及应用国家工程研究中心主任'
+    >>> title_before(t, 30, 31, "王海峰")  # not before the name: unchanged
+    (30, 31)
+
+    Args:
+        text: the passage.
+        start: span start.
+        end: span end.
+        name: the person asked about.
+        max_chars: the longest title taken.
+
+    Returns:
+        The title's span, or ``(start, end)`` unchanged when the span is not in a title before the name.
+    """
+    at = text.find(name, end)
+    if at < 0 or any(ch in _TITLE_BOUNDS for ch in text[end:at]):
+        return start, end
+    lo = start
+    while lo > 0 and text[lo - 1] not in _TITLE_BOUNDS and at - (lo - 1) <= max_chars:
+        lo -= 1
+    if at - lo > max_chars or (lo > 0 and text[lo - 1] not in _TITLE_BOUNDS):
+        return start, end
+    return lo, at
+
+
 #: Settings.reader_shape values: where the rules' fuller span may replace the reader's.
 SHAPES = ("named", "lists", "all", "off")
 
@@ -310,6 +345,9 @@ class ReaderAnswerer:
                                                      "reader_alone": alone}))
         total, sp, p, a, b = best
         a, b = self._respectively(q, p.chunk.text, a, b)
+        name = identity_name(q)
+        if name:
+            a, b = title_before(p.chunk.text, a, b, name)
         margin = sp.score - sp.null_score
         judged, feats = self.rules.judge(question, passages, p, a, b)
         # The reader reads words, not whose figure they are: a span in another place's clause keeps its
@@ -331,7 +369,8 @@ class ReaderAnswerer:
             # rules' confidence may keep the reader's span from being withheld, not replace it.
             conf = max(conf, rule.confidence)
         picked = "reader"
-        if rule.found and self._rules_know_better(q, rule, p, a, b, s.reader_shape):
+        # Who someone is: the title is the answer; the rules would add the name the question asks about.
+        if rule.found and not name and self._rules_know_better(q, rule, p, a, b, s.reader_shape):
             # the reader's evidence that the answer is here stands; the rules shape the span
             grown = self._grown_span(q, rule, p, a, b)
             if grown is None:

@@ -196,3 +196,20 @@ def test_a_gap_at_the_end_is_filled_by_what_follows():
     sent = "三花酒是桂林特产，其原料为优质大米，以漓江水酿成。"
     span = extract_span(analyze("三花酒的原料为？"), sent)
     assert span is not None and sent[span[0]:span[1]] == "优质大米"
+
+
+def test_lists_of_names_are_not_paired_by_length_alone():
+    """Two 、-lists of school names in one sentence are not 'respectively' aligned: the reader's
+    杨浦区 stays (it used to become 电视大学, the item in the position of a named one)."""
+    from rag.extraction import respectively
+
+    sent = ("有综合性大学复旦大学、同济大学，也有向社会开放的成人高等学校上海电视大学、杨浦区业余大学，"
+            "也有民办学校上海济光职业技术学院。")
+    a = sent.index("杨浦区")
+    q = analyze("上海济光职业技术学院座落在上海市内的哪一个区?")
+    assert respectively(q, sent, (a, a + 3)) == (a, a + 3)
+    # 分别 says the lists are paired, names or not
+    q = analyze("德国获得了什么名次?")
+    said, plain = "巴西、德国分别获得冠军、亚军。", "巴西、德国获得冠军、亚军。"
+    assert said[slice(*respectively(q, said, (said.index("冠军"), said.index("冠军") + 2)))] == "亚军"
+    assert plain[slice(*respectively(q, plain, (plain.index("冠军"), plain.index("冠军") + 2)))] == "冠军"

@@ -605,3 +605,32 @@ def test_the_article_declines_another_places_quota(article_qa):
     ans = article_qa.ask("上海的算力券每年发放总额是多少?")
     assert ans.answer is None and ans.extra.get("withheld") == "1000万元"
     assert article_qa.ask("成都每年发放的算力券总额不超过多少?").answer == "1000万元"
+
+
+def test_who_someone_is_is_answered_with_the_whole_title(article_qa, article_text):
+    """王海峰是谁? asks a description, not a name: the reader read 首席技术官 (and the person type
+    lowered its confidence); the whole title before the name answers, without the name."""
+    title = "百度首席技术官、深度学习技术及应用国家工程研究中心主任"
+    for q in ("王海峰是谁?", "王海峰是何人?", "谁是王海峰?", "王海峰担任什么职务?"):
+        ans = article_qa.ask(q)
+        assert ans.answer == title, q
+        sp = ans.answer_span
+        assert article_text[sp.start:sp.end] == title
+    # the follow-up about one office still gets the office, not the title
+    assert article_qa.ask("百度首席技术官还担任哪个机构的主任?").answer.endswith("国家工程研究中心")
+
+
+def test_identity_questions_and_titles():
+    from rag.question import analyze, identity_name
+    from rag.reading import title_before
+
+    assert identity_name(analyze("王海峰是谁?")) == "王海峰"
+    assert identity_name(analyze("王海峰的职务是什么?")) == "王海峰"
+    assert analyze("王海峰是谁?").qtype == "what"
+    for q in ("林投姐的导演是谁?", "总统是谁?", "上海是谁?", "王海峰说了什么?", "《措施》由谁印发?"):
+        assert identity_name(analyze(q)) == "", q
+    assert analyze("林投姐的导演是谁?").qtype == "person"
+    t = "据介绍，公司董事长、总经理张三表示。"
+    a, b = title_before(t, t.index("总经理"), t.index("张三"), "张三")
+    assert t[a:b] == "公司董事长、总经理"
+    assert title_before(t, 0, 2, "张三") == (0, 2)             # a clause mark between: unchanged
