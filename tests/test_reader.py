@@ -634,3 +634,30 @@ def test_identity_questions_and_titles():
     a, b = title_before(t, t.index("总经理"), t.index("张三"), "张三")
     assert t[a:b] == "公司董事长、总经理"
     assert title_before(t, 0, 2, "张三") == (0, 2)             # a clause mark between: unchanged
+
+
+def test_averaging_reader_files_is_the_mean_of_each_tensor(tmp_path):
+    """scripts/average_readers.py: the tensor-wise mean, stored as float16, metadata kept."""
+    import importlib.util
+
+    from safetensors.numpy import load_file, save_file
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "average_readers.py"
+    spec = importlib.util.spec_from_file_location("average_readers", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_file({"w": np.array([1.0, 2.0], np.float16)}, str(a), {"rag_reader": json.dumps({"epoch": 3})})
+    save_file({"w": np.array([3.0, 6.0], np.float16)}, str(b), {"rag_reader": json.dumps({"epoch": 4})})
+    tensors, meta = mod.average([a, b])
+    assert tensors["w"].dtype == np.float16 and tensors["w"].tolist() == [2.0, 4.0]
+    assert json.loads(meta["rag_reader"]) == {"epoch": 3, "soup": {"files": ["a.safetensors", "b.safetensors"],
+                                                                   "weights": [0.5, 0.5]}}
+    tensors, _ = mod.average([a, b], [0.75, 0.25])
+    assert tensors["w"].tolist() == [1.5, 3.0]
+    save_file({"v": np.array([1.0], np.float16)}, str(b))
+    with pytest.raises(ValueError):
+        mod.average([a, b])
+    out = tmp_path / "soup.safetensors"
+    save_file(mod.average([a, a])[0], str(out))
+    assert load_file(str(out))["w"].tolist() == [1.0, 2.0]
