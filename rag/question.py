@@ -60,6 +60,7 @@ class Question:
     left: str             # text before the question word
     right: str            # text after it (trailing punctuation removed)
     unit: str = ""        # the unit right after 多少/几, e.g. 条 in 几条
+    person: str = ""      # the person whose identity is asked (王海峰 of 王海峰是谁), see identity_name
 
 
 def validate(question: str) -> str:
@@ -112,15 +113,16 @@ def analyze(question: str) -> Question:
         unit = (qword[1:] if qword.startswith("几") and len(qword) > 1 else um.group(2) if um else "").strip()
         if unit not in _MEASURE_WORDS:
             unit = ""  # 多少算力券: 算 is no unit
-    return Question(text, _refine(qtype, qword, left, right), qword, left, right, unit)
+    person = _identity(qword, left, right)
+    return Question(text, _refine(qtype, qword, left, right, person), qword, left, right, unit, person)
 
 
-def _refine(qtype: QType, qword: str, left: str, right: str) -> QType:
-    """Narrow 什么/哪个 questions by the noun they ask about."""
+def _refine(qtype: QType, qword: str, left: str, right: str, person: str = "") -> QType:
+    """Narrow 什么/哪个 questions by the noun they ask about (``person``: see :func:`_identity`)."""
     around = right[:6] + "|" + left[-4:]
     if qtype == "person" and re.match(r"(来)?(印发|发布|出台|制定|主办|批准|颁布|下发|组织|牵头)", right):
         return "org"  # 由谁印发: documents are issued by organisations
-    if qtype == "person" and _identity_subject(left, right):
+    if qtype == "person" and person:
         return "what"  # 王海峰是谁: who a named person is, a description, not another name
     if qtype == "place?":
         if qword == "哪" and not _PLACE_WORDS.search(right[:3]):
@@ -166,26 +168,31 @@ def _identity_subject(left: str, right: str) -> str:
     return name if whole or surname else ""
 
 
+def _identity(qword: str, left: str, right: str) -> str:
+    """The person whose identity a question asks (王海峰是谁? 王海峰担任什么职务?), or ''."""
+    if qword in ("是谁", "谁", "何人", "哪位"):
+        return _identity_subject(left, right)
+    if qword == "什么":
+        # 王海峰担任什么职务? 王海峰的职务是什么? 王海峰是什么人?
+        m = (re.fullmatch(r"(.+?)(?:现|目前|还|曾)?(?:担任|任|是)", left)
+             if re.fullmatch(rf"(职务|职位|身份|头衔|人)[{_STRIP}]*", right) else
+             re.fullmatch(r"(.+?)的(?:职务|职位|身份|头衔)(?:是|为)", left) if not right.strip(_STRIP) else None)
+        return _identity_subject(m.group(1), "") if m else ""
+    return ""
+
+
 def identity_name(q: Question) -> str:
     """The person whose identity a question asks, as in 王海峰是谁? or 王海峰担任什么职务? (else '').
 
     The answer is the title or description standing with the name in the text (百度首席技术官…主任王海峰),
-    not a person.
+    not a person. Found once, by :func:`analyze` (``Question.person``).
 
     >>> identity_name(analyze("王海峰是谁?"))
     '王海峰'
     >>> identity_name(analyze("《措施》由谁印发?"))
     ''
     """
-    if q.qword in ("是谁", "谁", "何人", "哪位"):
-        return _identity_subject(q.left, q.right)
-    if q.qword == "什么":
-        # 王海峰担任什么职务? 王海峰的职务是什么? 王海峰是什么人?
-        m = (re.fullmatch(r"(.+?)(?:现|目前|还|曾)?(?:担任|任|是)", q.left)
-             if re.fullmatch(rf"(职务|职位|身份|头衔|人)[{_STRIP}]*", q.right) else
-             re.fullmatch(r"(.+?)的(?:职务|职位|身份|头衔)(?:是|为)", q.left) if not q.right.strip(_STRIP) else None)
-        return _identity_subject(m.group(1), "") if m else ""
-    return ""
+    return q.person
 
 
 #: 是 / 为 / 叫 … ending the left context of a 什么 question: X(的Y)是什么.
