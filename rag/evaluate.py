@@ -48,7 +48,7 @@ from rag.bench_system import BenchQA, cache_key, default_index_dir, ensure_bench
 from rag.config import Settings, default_cache_dir
 from rag.indexer import Encoder
 from rag.metrics import exact_match, f1_score
-from rag.squad import Question, SquadSet, default_data_dir, load_squad, resolve
+from rag.squad import Question, SquadSet, default_data_dir, load_named, resolve
 from rag.types import Answer, Passage
 
 __all__ = [
@@ -349,7 +349,8 @@ def add_parser(sub: Any) -> None:
                        description="Index every paragraph of a SQuAD-v1 file as one corpus, ask all its "
                                    "questions, report retrieval Recall@1/@5, MRR@10, EM/F1 (CMRC metric) per "
                                    "retrieval mode plus the gold-paragraph (oracle) answer row.")
-    p.add_argument("file", help="SQuAD JSON file, or cmrc / drcd / xquad (under --data)")
+    p.add_argument("file", help="SQuAD JSON file, or cmrc / drcd / xquad / cmrc-select (the selection slice of "
+                                "CMRC train, for tuning) / cmrc-train (under --data)")
     p.add_argument("--data", default=None,
                    help="benchmark data directory (default: $RAG_BENCH_DATA or <repo>/../shared/bench)")
     p.add_argument("--limit", type=int, default=None, help="ask only the first N questions (all paragraphs are indexed)")
@@ -391,7 +392,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         where = args.data or default_data_dir()
         raise UserError(f"benchmark file not found: {path} (data directory {where}; pass --data DIR or a path)")
     try:
-        sset = load_squad(path)
+        sset = load_named(args.file, args.data)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     if not sset.questions:

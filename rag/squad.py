@@ -7,6 +7,11 @@ question's gold document is the paragraph it was written on. The public sets
 live outside the repository, in ``<repo>/../shared/bench/`` (see its README);
 :func:`resolve` also accepts the short names ``cmrc``, ``drcd`` and ``xquad``.
 
+CMRC 2018 dev (``cmrc``) is the test set: nothing is tuned on it. Choices are
+made on a fixed slice of CMRC 2018 *train* paragraphs, ``cmrc-select``
+(:func:`split_paragraphs`); ``cmrc-train`` is the rest of that file, for
+training. :func:`load_named` reads either.
+
 >>> data = {"data": [{"title": "t", "paragraphs": [{"context": "北京是中国的首都。",
 ...         "qas": [{"id": "q1", "question": "中国的首都是哪里?", "answers": [{"text": "北京", "answer_start": 0}]}]}]}]}
 >>> s = parse_squad(data, name="toy")
@@ -31,7 +36,14 @@ KNOWN_SETS = {
     "cmrc": "cmrc2018/cmrc2018_dev.json",
     "drcd": "drcd/DRCD_dev.json",
     "xquad": "xquad_zh/xquad.zh.json",
+    "cmrc-train": "cmrc2018/cmrc2018_train.json",
+    "cmrc-select": "cmrc2018/cmrc2018_train.json",
 }
+
+#: The share of CMRC 2018 train paragraphs held out as the selection set (``cmrc-select``).
+SELECTION_SHARE = 0.05
+#: Short names that are one part of a file split by :func:`split_paragraphs`: (part, share).
+SPLIT_SETS = {"cmrc-select": ("held_out", SELECTION_SHARE), "cmrc-train": ("rest", SELECTION_SHARE)}
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
@@ -221,3 +233,70 @@ def load_squad(path: Path | str, name: str | None = None) -> SquadSet:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a UTF-8 JSON file ({exc})") from None
     return parse_squad(data, name=name or set_name(path), sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
+
+
+def in_held_out_share(doc: str, share: float) -> bool:
+    """Whether a paragraph falls in the held-out share: a stable hash of its id, not its position.
+
+    >>> in_held_out_share("cmrc2018_train/TRAIN_186_QUERY_0", 0.0)
+    False
+
+    Args:
+        doc: the paragraph's document id.
+        share: the held-out share, 0 to 1.
+
+    Returns:
+        True for about ``share`` of all ids, the same ones on every machine.
+    """
+    h = int(hashlib.sha256(doc.encode("utf-8")).hexdigest()[:8], 16)
+    return h < share * 0x100000000
+
+
+def split_paragraphs(sset: SquadSet, share: float = SELECTION_SHARE) -> tuple[SquadSet, SquadSet]:
+    """Split a set by paragraph into (rest, held out): no paragraph's questions fall on both sides.
+
+    >>> data = {"data": [{"title": "t", "paragraphs": [{"id": f"p{i}", "context": "北京是首都。",
+    ...         "qas": [{"id": f"q{i}", "question": "首都是哪里?", "answers": [{"text": "北京"}]}]}
+    ...         for i in range(40)]}]}
+    >>> rest, held = split_paragraphs(parse_squad(data, name="toy"), 0.25)
+    >>> len(rest.paragraphs) + len(held.paragraphs), {q.doc for q in held.questions} <= {p.doc for p in held.paragraphs}
+    (40, True)
+
+    Args:
+        sset: the set.
+        share: the held-out share of paragraphs.
+
+    Returns:
+        The two sets, named ``<name>-rest`` and ``<name>-held_out``.
+    """
+    held = {p.doc for p in sset.paragraphs if in_held_out_share(p.doc, share)}
+
+    def part(keep: bool, suffix: str) -> SquadSet:
+        return SquadSet(name=f"{sset.name}-{suffix}", paragraphs=tuple(p for p in sset.paragraphs if (p.doc in held) == keep),
+                        questions=tuple(q for q in sset.questions if (q.doc in held) == keep),
+                        sha256=f"{sset.sha256}:{suffix}:{share}", path=sset.path)
+
+    return part(False, "rest"), part(True, "held_out")
+
+
+def load_named(spec: str | Path, data_dir: Path | str | None = None) -> SquadSet:
+    """Read a set by short name or path; ``cmrc-select`` and ``cmrc-train`` are the two parts of
+    CMRC 2018 train (:data:`SPLIT_SETS`).
+
+    Args:
+        spec: as for :func:`resolve`.
+        data_dir: the data directory.
+
+    Returns:
+        The set (for a split name, only its part).
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: not JSON or not SQuAD-shaped.
+    """
+    sset = load_squad(resolve(spec, data_dir))
+    if str(spec) in SPLIT_SETS:
+        part, share = SPLIT_SETS[str(spec)]
+        rest, held = split_paragraphs(sset, share)
+        return held if part == "held_out" else rest
+    return sset
