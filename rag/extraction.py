@@ -21,6 +21,7 @@ All offsets are into the document's original text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.question import Question, copula_parts
@@ -420,16 +421,21 @@ def _parallel_lists(sent: str) -> list[list[tuple[int, int]]]:
 
 
 _RESPECTIVELY = ("分别", "依次", "各为")
+#: Answer types that an item of a paired list can be (the value of 成都 in 成都、宁夏…1000万元、4000万元).
+_PAIRED_TYPES = ("number", "place", "org", "person")
 
 
 def _all_numbers(sent: str, items: list[tuple[int, int]]) -> bool:
     return all(re.search(r"\d", sent[a:b]) for a, b in items)
 
 
-def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, int]:
+def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, int] | None:
     """成都、宁夏…分别1000万元、4000万元: the item of the answer's list in the position of the
     item of another list that the question names. Lists are paired when one holds figures and
     the other does not, or when the sentence says 分别/依次/各为.
+
+    A question about a place that the paired list of places leaves out (深圳 asked, 成都、宁夏
+    listed) is not answered by any of the list's values: None.
 
     Args:
         q: the analysed question.
@@ -437,7 +443,7 @@ def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, in
         pick: the chosen span.
 
     Returns:
-        The corresponding span, or ``pick`` unchanged.
+        The corresponding span, ``pick`` unchanged, or None when the values belong to other places.
     """
     lists = _parallel_lists(sent)
     said = any(w in sent for w in _RESPECTIVELY)
@@ -452,6 +458,8 @@ def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, in
                 # have the same length are not paired; names with figures are, or 分别 says so
                 continue
             named = [i for i, (a, b) in enumerate(other) if sent[a:b] in q.text]
+            if not named and _other_places(q, [sent[a:b] for a, b in other]):
+                return None
             if len(named) == 1:
                 a, b = answer_list[named[0]]
                 if q.unit and sent.startswith(q.unit, b):
@@ -460,6 +468,15 @@ def respectively(q: Question, sent: str, pick: tuple[int, int]) -> tuple[int, in
                     return pick  # a misread list (新刊5卷、版4卷 gave 卷 for 多少卷): nothing the question lacks
                 return a, b
     return pick
+
+
+def _other_places(q: Question, items: Sequence[str]) -> bool:
+    """Whether every item names a place and the question asks about a place none of them is."""
+    from rag.answering import places_in
+
+    asked = places_in(q.text)
+    found = [places_in(item) for item in items]
+    return bool(asked) and all(found) and not any(asked & f for f in found)
 
 
 def _left_context_start(q: Question, sent: str, a: int) -> int:
@@ -564,8 +581,10 @@ def _best_candidate(q: Question, sent: str) -> Candidate | None:
         if pick is None:  # 谁是X: the word order of the question need not be the sentence's
             anchor = a if has_left else b
             pick = min(typed, key=lambda sp: min(abs(sp[0] - anchor), abs(sp[1] - anchor)))
-        if q.qtype in ("number", "place", "org", "person"):
-            pick = respectively(q, sent, pick)
+        if q.qtype in _PAIRED_TYPES:
+            # None: the figures are other places' (深圳 asked, 成都、宁夏 listed); the nearest stays the
+            # candidate and the confidence model's place conflict withholds it
+            pick = respectively(q, sent, pick) or pick
         if q.qtype == "place" and has_left and not has_right and not re.search(r"国|省|市|城|县|州", q.qword):
             pick = _place_phrase(sent, pick, a)  # 哪个国家 asks for one name, 哪里 for the location
         return Candidate(*trim(sent, *pick), True)

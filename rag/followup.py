@@ -269,12 +269,14 @@ def statement(question: str) -> str:
         question: a question.
 
     Returns:
-        ``广东经济总量连续年居全国首位`` for ``广东经济总量连续多少年居全国首位?``.
+        ``广东经济总量连续居全国首位`` for ``广东经济总量连续多少年居全国首位?``: a number's
+        measure word goes with it (连续年 is no phrase).
     """
     q = analyze(_body(question))
     if not q.qword:
         return _body(question)
-    return (q.left + q.right).strip("，, ")
+    right = q.right[len(q.unit):] if q.unit and q.right.startswith(q.unit) else q.right
+    return (q.left + right).strip("，, ")
 
 
 def person_ref(question: str) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -259,6 +260,22 @@ SHAPES = ("named", "lists", "all", "off")
 _COORDINATORS = ("和", "与", "及", "、", "以及")
 
 
+#: Marks that a name's own modifiers never hold: where one stands, the words in front are another phrase.
+_NAME_BREAKS = re.compile(r"[，,、。；;：:！？!?（）()“”\"\s]")
+
+
+def _full_org_name(qtype: str, front: str, back: str) -> bool:
+    """哪个机构 asks for a name, and a name is whole: the rules' span that only adds the name's own
+    modifiers in front of the reader's (深度学习技术及应用 | 国家工程研究中心) is the organisation.
+
+    >>> _full_org_name("org", "深度学习技术及应用", "")
+    True
+    >>> _full_org_name("org", "首席技术官、深度学习技术及应用", ""), _full_org_name("what", "深度学习", "")
+    (False, False)
+    """
+    return qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
+
+
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
     """The rules' span in the coordinates of ``p``'s chunk, when it holds the reader's span a:b."""
     span = rule.answer_span
@@ -266,6 +283,12 @@ def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, i
         return None
     ra, rb = span.start - p.chunk.start, span.end - p.chunk.start
     return (ra, rb) if ra <= a and b <= rb else None
+
+
+def _same_span(rule: Answer, p: Passage, a: int, b: int) -> bool:
+    """Whether the rules' span is the reader's span a:b of ``p``'s chunk."""
+    span = rule.answer_span
+    return span is not None and span.doc == p.chunk.doc and (span.start, span.end) == (p.chunk.start + a, p.chunk.start + b)
 
 
 class ReaderAnswerer:
@@ -343,34 +366,41 @@ class ReaderAnswerer:
         if best is None:
             return self._decide(replace(rule, extra={**rule.extra, "rules": rule_extra, "picked": "rules",
                                                      "reader_alone": alone}))
-        total, sp, p, a, b = best
-        a, b = self._respectively(q, p.chunk.text, a, b)
+        total, sp, p, read_a, read_b = best
+        a, b = self._respectively(q, p.chunk.text, read_a, read_b)
         name = identity_name(q)
         if name:
             a, b = title_before(p.chunk.text, a, b, name)
         margin = sp.score - sp.null_score
         judged, feats = self.rules.judge(question, passages, p, a, b)
+        # Who someone is: the title is the answer; the rules would add the name the question asks about.
+        shaped = rule.found and not name and self._rules_know_better(q, rule, p, a, b, s.reader_shape)
+        # The margin is the reader's verdict on the span it read. Where it prefers "no answer" to that
+        # very span, and the span stays as read (no 分别 item, title before a name or list of the rules),
+        # the doubt stands: no bias, and the rules' same span cannot overrule it
+        # (上海对智能芯片企业最高奖励多少?: 10% is another clause's rental subsidy for model developers).
+        doubted = margin < 0 and (a, b) == (read_a, read_b) and not shaped
         # The reader reads words, not whose figure they are: a span in another place's clause keeps its
         # margin, so the place conflict the rules weigh is weighed again after the reader's bias.
-        bias = s.reader_bias - (s.reader_conflict_penalty if feats.get("conflict") else 0.0)
+        bias = (0.0 if doubted else s.reader_bias) - (s.reader_conflict_penalty if feats.get("conflict") else 0.0)
         conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, bias)
         extra = {"reader": {"text": p.chunk.text[a:b], "score": round(sp.score, 3), "null": round(sp.null_score, 3),
                             "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
                             "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
                  "rules": rule_extra, "reader_alone": alone}
-        if rule.found and rule.confidence > conf and (margin < 0 or conf < s.reader_veto_confidence):
+        doubted = doubted and _same_span(rule, p, a, b)
+        if rule.found and not doubted and rule.confidence > conf and (margin < 0 or conf < s.reader_veto_confidence):
             # the reader itself scores "no answer here" above its span, or the names evidence all but
             # rules its span out (a person where an office is asked): the rules' span stands
             return self._decide(replace(rule, extra={**rule.extra, **extra, "picked": "rules"}))
-        if rule.found:
+        if rule.found and not doubted:
             # Both steps found a span in these passages: either one's confidence is evidence that the
             # answer is here, but the reader places it better (when the more confident rules overrode
             # it, they were right 5 times in 12 on held-out DRCD, 4 in 30 on a CMRC sample), so the
             # rules' confidence may keep the reader's span from being withheld, not replace it.
             conf = max(conf, rule.confidence)
         picked = "reader"
-        # Who someone is: the title is the answer; the rules would add the name the question asks about.
-        if rule.found and not name and self._rules_know_better(q, rule, p, a, b, s.reader_shape):
+        if shaped:
             # the reader's evidence that the answer is here stands; the rules shape the span
             grown = self._grown_span(q, rule, p, a, b)
             if grown is None:
@@ -397,8 +427,9 @@ class ReaderAnswerer:
         Under ``named`` a list guessed from a hint word (包括什么) must hold the reader's span.
         ``named``: also when the rules' span holds the reader's and adds only what the question names
         (北京市经济和信息化局 for 经济和信息化局, asked 北京市哪个部门) or the rest of a coordination
-        (战略路线和前沿技术咨询 for 前沿技术咨询). ``all``: also any modifiers in front (no clause break;
-        深度学习技术及应用国家工程研究中心 for 国家工程研究中心) or a typed span's head noun or modifiers.
+        (战略路线和前沿技术咨询 for 前沿技术咨询), or, asked for an organisation, the name's own modifiers
+        (深度学习技术及应用国家工程研究中心 for 国家工程研究中心: :func:`_full_org_name`). ``all``: also
+        any modifiers in front (no clause break) or a typed span's head noun or modifiers.
         """
         if shape == "off":
             return False
@@ -426,7 +457,7 @@ class ReaderAnswerer:
             front, back = p.chunk.text[around[0]:a], p.chunk.text[b:around[1]]
             named = all(not part or part in q.text for part in (front, back))
             coordination = (front.endswith(_COORDINATORS) and not back) or (back.startswith(_COORDINATORS) and not front)
-            return named or coordination
+            return named or coordination or _full_org_name(q.qtype, front, back)
         if around[1] == b and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
             # the same noun phrase with its modifiers: 深度学习技术及应用国家工程研究中心 for 国家工程研究中心
             return True
@@ -461,8 +492,10 @@ class ReaderAnswerer:
                                                 heading_max_chars=0) if x.start <= a < x.end), None)
         if sent is None or b > sent.end:
             return a, b
-        na, nb = respectively(q, text[sent.start:sent.end], (a - sent.start, b - sent.start))
-        return sent.start + na, sent.start + nb
+        paired = respectively(q, text[sent.start:sent.end], (a - sent.start, b - sent.start))
+        if paired is None:
+            return a, b  # another place's figure: the place conflict weighs it, the span stays
+        return sent.start + paired[0], sent.start + paired[1]
 
     def _decide(self, ans: Answer) -> Answer:
         """Withhold an answer below the threshold (the span stays in ``extra["withheld"]``)."""

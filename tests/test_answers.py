@@ -90,11 +90,30 @@ SENT_QUOTA = "成都、宁夏等地也宣布每年将发放总额不超过1000�
     ("宁夏每年发放的算力券总额上限是多少?", "4000万元"),
     ("成都每年发放多少算力券?", "1000万元"),
     ("哪里宣布每年发放不超过1000万元的算力券?", "成都"),
-    ("深圳将发放多少算力券?", "1000万元"),  # no unit in the question: 算 of 算力券 is not one
+    ("成都将发放多少算力券?", "1000万元"),  # no unit in the question: 算 of 算力券 is not one
 ])
 def test_respectively_lists_are_aligned(question, expected):
     span = extract_span(analyze(question), SENT_QUOTA)
     assert span is not None and SENT_QUOTA[span[0]:span[1]] == expected
+
+
+@pytest.mark.parametrize("question", ["深圳将发放多少算力券?", "上海每年发放的算力券总额上限是多少?"])
+def test_a_place_the_paired_list_leaves_out_is_a_conflict(question):
+    """成都、宁夏…1000万元、4000万元 holds no figure for 深圳 or 上海: the pairing gives no item, and
+    the nearest figure, the extractor's candidate, is flagged as another place's."""
+    from rag.answering import place_conflict
+    from rag.extraction import respectively
+
+    q = analyze(question)
+    span = extract_span(q, SENT_QUOTA)
+    assert span is not None and respectively(q, SENT_QUOTA, span) is None
+    assert place_conflict(question, SENT_QUOTA, SENT_QUOTA)
+
+
+@pytest.mark.parametrize("question", ["深圳将发放多少算力券?", "上海的算力券每年发放总额是多少?"])
+def test_the_article_declines_a_quota_it_does_not_state(article_qa, question):
+    ans = article_qa.ask(question)
+    assert ans.answer is None and ans.citations
 
 
 def test_name_before_the_anchor_for_issuing_questions():
@@ -125,10 +144,10 @@ def test_confidence_features():
 
 
 @pytest.mark.parametrize("question,qtype", [
-    ("司马晏为什么被抓?", "why"),
+    ("李白为什么离开长安?", "why"),
     ("赵鹏没有出场的原因是什么?", "why"),
     ("AI大模型作为什么样的产品技术从年初火到年尾?", "what"),
-    ("李思摩被册封为什么官职?", "what"),
+    ("张良被封为什么爵位?", "what"),
 ])
 def test_why_questions(question, qtype):
     assert analyze(question).qtype == qtype
@@ -137,7 +156,7 @@ def test_why_questions(question, qtype):
 @pytest.mark.parametrize("question,sentence,expected", [
     ("他为什么没有出场?", "不过由于伤病困扰,他在2014下半赛季并没有得到出场机会。", "伤病困扰"),
     ("该站为什么叫安贞门站?", "该站因地处安贞门旧址附近而得名。", "地处安贞门旧址附近"),
-    ("司马晏为什么没被杀害?", "傅祗在朝堂正色力争,于是群官都劝谏。", "傅祗在朝堂正色力争"),
+    ("小明为什么没被处罚?", "老师在会上据理力争,于是校长收回了决定。", "老师在会上据理力争"),
 ])
 def test_why_answers_are_the_cause(question, sentence, expected):
     span = extract_span(analyze(question), sentence)
@@ -146,12 +165,12 @@ def test_why_answers_are_the_cause(question, sentence, expected):
 
 @pytest.mark.parametrize("question,sentence,expected", [
     # The predicate of the sentence that introduces X, past its bracketed aside and alias clause.
-    ("赵鹏的职业是什么?", "赵鹏(),中国足球运动员,司职后卫。", "中国足球运动员"),
+    ("刘建的职业是什么?", "刘建(),中国篮球运动员,司职中锋。", "中国篮球运动员"),
     ("班杰是什么职业?", "班杰(),本名王宏文,台湾男演员兼模特儿。", "台湾男演员兼模特儿"),
     # The value after the attribute the question names.
-    ("Stam1na的主要音乐风格是什么?", "Stam1na是芬兰的一支金属乐队,其主要音乐风格为前卫金属,同时受死亡金属影响。", "前卫金属"),
-    ("王处直的字是什么?", "王处直(),字允明,京兆万年人。", "允明"),
-    ("日月光集团的创办人是谁?", "日月光集团的创办人为张姚宏影女士。", "张姚宏影"),
+    ("Bluestone的主要音乐风格是什么?", "Bluestone是挪威的一支摇滚乐队,其主要音乐风格为后朋克,同时受民谣影响。", "后朋克"),
+    ("陈文远的字是什么?", "陈文远(),字仲达,江州临川人。", "仲达"),
+    ("星海集团的创办人是谁?", "星海集团的创办人为林美玲女士。", "林美玲"),
 ])
 def test_copula_questions(question, sentence, expected):
     span = extract_span(analyze(question), sentence)
@@ -161,27 +180,27 @@ def test_copula_questions(question, sentence, expected):
 def test_copula_parts():
     from rag.question import copula_parts
 
-    assert copula_parts(analyze("赵鹏的职业是什么?")) == ("赵鹏", "职业")
-    assert copula_parts(analyze("徐晓飞是什么职业?")) == ("徐晓飞", "职业")
-    assert copula_parts(analyze("朱载圳的母亲是谁?")) == ("朱载圳", "母亲")
+    assert copula_parts(analyze("刘建的职业是什么?")) == ("刘建", "职业")
+    assert copula_parts(analyze("周明轩是什么职业?")) == ("周明轩", "职业")
+    assert copula_parts(analyze("李承泽的母亲是谁?")) == ("李承泽", "母亲")
     assert copula_parts(analyze("湖北人工智能产业规模到2025年要超过多少?")) is None
 
 
 def test_location_runs_to_the_end_of_its_clause():
-    sent = "河北省文物研究所位于石家庄市建华南大街82号,是河北省文物局直属单位。"
-    span = extract_span(analyze("河北省文物研究所位于什么地方?"), sent)
-    assert sent[span[0]:span[1]] == "石家庄市建华南大街82号"
+    sent = "江南省文物保护中心位于临江市滨河北路18号,是江南省文化厅直属单位。"
+    span = extract_span(analyze("江南省文物保护中心位于什么地方?"), sent)
+    assert sent[span[0]:span[1]] == "临江市滨河北路18号"
 
 
 @pytest.mark.parametrize("question,qtype,qword", [
     ("三花酒这个饮料的原料为？", "what", "？"),            # the gap is the end: 原料为 ___
-    ("散发脱刀令其中一个目的是？", "what", "？"),
+    ("颁布禁酒令其中一个目的是？", "what", "？"),
     ("中国的其他政府补助收入规定于何？", "what", "何"),
     ("反洛可可风格的运动是何人发起的?", "person", "何人"),
     ("布鲁克林篮网的主场位在何处?", "place", "何处"),
     ("消费者文教基金会的成立有何指标?", "what", "有何"),
-    ("椰子猫平均有多重？", "number", "多重"),
-    ("周俊是怎样把柳素云杀害的？", "what", "怎样"),
+    ("成年雪豹平均有多重？", "number", "多重"),
+    ("小李是怎样把箱子搬上楼的？", "what", "怎样"),
     ("学院座落在上海市内的哪一个区?", "place", "哪一个区"),
     ("哪个区长出席了会议?", "what", "哪个"),                  # 区长 is a person's office, not a district
     ("原料为", "what", ""),                                 # no question mark: a keyword query
