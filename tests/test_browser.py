@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from conftest import skip_unless_ci
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -21,8 +23,10 @@ HUBEI = "湖北人工智能产业规模到2025年超过多少?"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>[点我](javascript:window.__pwned=1)'
 REPLY = "#rag-chat .rag-found, #rag-chat .rag-notfound, #rag-chat .rag-error"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent "
-                                "(run scripts/install_browser_deps.sh)")
+@pytest.fixture(autouse=True)
+def chromium_present():
+    if not CHROMIUM.exists():
+        skip_unless_ci("/usr/bin/chromium is absent (run scripts/install_browser_deps.sh)")
 
 
 @pytest.fixture(scope="module")

