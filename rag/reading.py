@@ -261,19 +261,24 @@ _COORDINATORS = ("和", "与", "及", "、", "以及")
 
 
 #: Marks that a name's own modifiers never hold: where one stands, the words in front are another phrase.
+_DATE_TAIL = re.compile(r"[\d年月日号时分秒]")
 _NAME_BREAKS = re.compile(r"[，,、。；;：:！？!?（）()“”\"\s]")
 
 
 def _full_org_name(qtype: str, front: str, back: str) -> bool:
     """哪个机构 asks for a name, and a name is whole: the rules' span that only adds the name's own
     modifiers in front of the reader's (深度学习技术及应用 | 国家工程研究中心) is the organisation.
+    A date's tail (年 of 2001年连江县政府) is no modifier.
 
     >>> _full_org_name("org", "深度学习技术及应用", "")
     True
     >>> _full_org_name("org", "首席技术官、深度学习技术及应用", ""), _full_org_name("what", "深度学习", "")
     (False, False)
+    >>> _full_org_name("org", "年", "")
+    False
     """
-    return qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
+    return (qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
+            and not _DATE_TAIL.match(front))
 
 
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
@@ -375,25 +380,28 @@ class ReaderAnswerer:
         judged, feats = self.rules.judge(question, passages, p, a, b)
         # Who someone is: the title is the answer; the rules would add the name the question asks about.
         shaped = rule.found and not name and self._rules_know_better(q, rule, p, a, b, s.reader_shape)
-        # The margin is the reader's verdict on the span it read. Where it prefers "no answer" to that
-        # very span, and the span stays as read (no 分别 item, title before a name or list of the rules),
-        # the doubt stands: no bias, and the rules' same span cannot overrule it
-        # (上海对智能芯片企业最高奖励多少?: 10% is another clause's rental subsidy for model developers).
-        doubted = margin < 0 and (a, b) == (read_a, read_b) and not shaped
         # The reader reads words, not whose figure they are: a span in another place's clause keeps its
         # margin, so the place conflict the rules weigh is weighed again after the reader's bias.
-        bias = (0.0 if doubted else s.reader_bias) - (s.reader_conflict_penalty if feats.get("conflict") else 0.0)
-        conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, bias)
+        penalty = s.reader_conflict_penalty if feats.get("conflict") else 0.0
+        conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, s.reader_bias - penalty)
         extra = {"reader": {"text": p.chunk.text[a:b], "score": round(sp.score, 3), "null": round(sp.null_score, 3),
                             "margin": round(margin, 3), "total": round(total, 3), "judged": round(judged, 4),
                             "confidence": round(conf, 4), "ms": round(reader_ms, 2), "features": feats},
                  "rules": rule_extra, "reader_alone": alone}
-        doubted = doubted and _same_span(rule, p, a, b)
-        if rule.found and not doubted and rule.confidence > conf and (margin < 0 or conf < s.reader_veto_confidence):
+        if rule.found and rule.confidence > conf and (margin < 0 or conf < s.reader_veto_confidence):
             # the reader itself scores "no answer here" above its span, or the names evidence all but
             # rules its span out (a person where an office is asked): the rules' span stands
             return self._decide(replace(rule, extra={**rule.extra, **extra, "picked": "rules"}))
-        if rule.found and not doubted:
+        if margin < 0 and (a, b) == (read_a, read_b) and not shaped:
+            # The reader keeps its span, which it scores below "no answer" (the span as read: no 分别
+            # item, title before a name or rules' list): the bias that won it the span against the
+            # rules is no evidence that the answer is here, and the rules' confidence in that same
+            # span is not either (上海对智能芯片企业最高奖励多少?: 10% is another clause's rental subsidy).
+            conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, -penalty)
+            extra["reader"]["doubted"] = True
+            if rule.found and not _same_span(rule, p, a, b):
+                conf = max(conf, rule.confidence)
+        elif rule.found:
             # Both steps found a span in these passages: either one's confidence is evidence that the
             # answer is here, but the reader places it better (when the more confident rules overrode
             # it, they were right 5 times in 12 on held-out DRCD, 4 in 30 on a CMRC sample), so the

@@ -16,6 +16,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: What CMRC 2018 dev figures are and are not (issue #15): said beside every CMRC dev table.
+CMRC_IN_SAMPLE = (
+    "**How clean this figure is.** CMRC 2018 dev is the test set: the reader never trained on it, and from "
+    "2026-11-30 nothing is tuned on it (a test keeps its questions out of `tests/`, `rag/` and `scripts/`). "
+    "Before that, some rules of the answer step (question words, copula and why-spans, a few lexicon "
+    "entries) were written while reading CMRC dev misses, and the reader's declining threshold (0.46) was "
+    "the operating point of this set's declining curve; runs up to commit 7260bc3 are therefore "
+    "in-sample. The threshold is now fitted on `cmrc-select`, a fixed 5% slice of CMRC 2018 *train* "
+    "paragraphs (`rag eval cmrc-select --abstention 1000`), and this run is the first made after that "
+    "refit. The rules written then are still in the code, so the rules' share of the figure stays "
+    "somewhat optimistic; the reader's share is clean.")
+
 SETS = [("cmrc", "cmrc2018_dev", "CMRC 2018 dev", "simplified, Wikipedia"),
         ("drcd", "DRCD_dev", "DRCD dev", "traditional, Wikipedia"),
         ("xquad", "xquad.zh", "XQuAD zh", "SQuAD dev translated")]
@@ -243,6 +255,30 @@ def hnsw_lines(scale: dict) -> list[str]:
     return out
 
 
+
+def regression_floors() -> dict:
+    """The floors of tests/test_regression_cmrc.py, read from the file itself so this page cannot drift."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "test_regression_cmrc.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FLOORS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise SystemExit("bench_report: no FLOORS in tests/test_regression_cmrc.py")
+
+
+def regression_guard_text() -> str:
+    floors = "; ".join(f"{row}: " + ", ".join(f"{k} {v}" for k, v in f.items()) for row, f in regression_floors().items())
+    return ("`tests/test_regression_cmrc.py` (part of the normal test suite, real model, shipped reader): the "
+            "first 200 questions of CMRC 2018 dev (written on 55 paragraphs) over a corpus of 200 paragraphs "
+            "(those 55 plus 145 spread evenly over the rest of the file), about 685 chunks embedded inside the "
+            "test; hybrid and BM25 retrieval, the trained reader + rules and the rules alone, with and without the "
+            "gold paragraph (no time limit: timings belong in the benchmarks). It fails when a figure falls below "
+            f"the floors written in the file ({floors}; `oracle` is the gold paragraph given, `:rules` the rules "
+            "alone, `:alone` the reader's own best span), a few points under the figures measured when they "
+            "were set, which the file's comment records with their date. Raise the floors when the answer step "
+            "improves; never lower them to let a change pass.")
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--results", default=str(ROOT / "docs" / "bench"))
@@ -349,6 +385,8 @@ def main() -> None:
               + f", load average {s.get('load_avg', {}).get('before')} → "
                 f"{s.get('load_avg', {}).get('after')}.", ""]
         L += quality_table(s) + [""]
+        if key == "cmrc":
+            L += [CMRC_IN_SAMPLE, ""]
         if s.get("oracle") and not s.get("oracle_passages"):
             L += ["The oracle row of this run gave the whole gold paragraph as one passage (the earlier "
                   "definition).", ""]
@@ -480,17 +518,7 @@ def main() -> None:
         L += ["### Flat or HNSW", ""]
         L += hnsw_lines(scale)
         L += ["", "<!-- threshold -->", ""]
-    L += ["## Regression guard", "",
-          "`tests/test_regression_cmrc.py` (part of the normal test suite, real model, shipped reader): the "
-          "first 200 questions of CMRC 2018 dev (written on 55 paragraphs) over a corpus of 200 paragraphs "
-          "(those 55 plus 145 spread evenly over the rest of the file), about 685 chunks embedded inside the "
-          "test; hybrid and BM25 retrieval, the trained reader + rules and the rules alone, with and without the "
-          "gold paragraph. It takes 150–215 s on the 2-core machine (215 s with one torch thread while a benchmark used the other core) (no time limit: timings belong in the benchmarks) and fails when a figure falls below the "
-          "floors written in the file, a few points under the figures measured when they were set "
-          "(2026-11-28 17:36: reader + rules hybrid R@1 0.975, R@5 0.995, F1 63.9, EM 44.0, oracle F1 61.4 / "
-          "EM 40.5; rules alone hybrid F1 49.9 / EM 26.5, oracle F1 50.6 / EM 28.0; BM25 R@5 0.985. Floors: "
-          "R@1 0.95, R@5 0.97, reader + rules F1 60 / EM 40, oracle 57 / 36; rules alone F1 46 / EM 23, "
-          "oracle 47 / 24; BM25 R@5 0.96). Raise the floors when the answer step improves.", ""]
+    L += ["## Regression guard", "", regression_guard_text(), ""]
     L += [f"_Page generated {time.strftime('%Y-%m-%d %H:%M')}._", ""]
     text = "\n".join(L)
     old = Path(args.out).read_text(encoding="utf-8") if Path(args.out).exists() else ""

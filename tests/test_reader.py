@@ -605,7 +605,8 @@ def test_a_figure_the_reader_doubts_is_declined(article_qa):
     another clause. The reader scores its own span below "no answer" (margin < 0), so its bias does
     not apply and the rules' same span does not override that doubt."""
     ans = article_qa.ask("上海对智能芯片企业最高奖励多少?")
-    assert ans.answer is None and ans.extra["reader"]["margin"] < 0
+    assert ans.answer is None and ans.extra["reader"]["margin"] < 0 and ans.extra["reader"]["doubted"]
+    assert ans.extra["withheld"] == "10%"
     assert article_qa.ask("上海对大模型研发主体最高给予多少租用补贴?").answer == "10%"
 
 
