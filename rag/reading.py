@@ -265,20 +265,28 @@ _DATE_TAIL = re.compile(r"[\d年月日号时分秒]")
 _NAME_BREAKS = re.compile(r"[，,、。；;：:！？!?（）()“”\"\s]")
 
 
-def _full_org_name(qtype: str, front: str, back: str) -> bool:
+def _full_org_name(qtype: str, question: str, front: str, back: str) -> bool:
     """哪个机构 asks for a name, and a name is whole: the rules' span that only adds the name's own
     modifiers in front of the reader's (深度学习技术及应用 | 国家工程研究中心) is the organisation.
-    A date's tail (年 of 2001年连江县政府) is no modifier.
+    A date's tail (年 of 2001年连江县政府) is no modifier, and a word of the question is its frame,
+    not part of the name (龙头企业组建 | 政务大模型联合实验室, asked 和龙头企业合作成立什么实验室).
 
-    >>> _full_org_name("org", "深度学习技术及应用", "")
+    >>> q = "百度首席技术官还担任哪个机构的主任?"
+    >>> _full_org_name("org", q, "深度学习技术及应用", "")
     True
-    >>> _full_org_name("org", "首席技术官、深度学习技术及应用", ""), _full_org_name("what", "深度学习", "")
+    >>> _full_org_name("org", q, "首席技术官、深度学习技术及应用", ""), _full_org_name("what", q, "深度学习", "")
     (False, False)
-    >>> _full_org_name("org", "年", "")
-    False
+    >>> _full_org_name("org", q, "年", ""), _full_org_name("org", "和龙头企业成立什么实验室?", "龙头企业组建", "")
+    (False, False)
+    >>> _full_org_name("org", "广东将建设什么平台?", "人工智能", "")
+    True
     """
-    return (qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
-            and not _DATE_TAIL.match(front))
+    if not (qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
+            and not _DATE_TAIL.match(front)):
+        return False
+    # a phrase of three or more characters shared with the question is the question's frame; two are
+    # often a coincidence of compounds (技术 of 深度学习技术 and of 首席技术官)
+    return not any(front[i:i + 3] in question for i in range(len(front) - 2))
 
 
 def _rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
@@ -465,7 +473,7 @@ class ReaderAnswerer:
             front, back = p.chunk.text[around[0]:a], p.chunk.text[b:around[1]]
             named = all(not part or part in q.text for part in (front, back))
             coordination = (front.endswith(_COORDINATORS) and not back) or (back.startswith(_COORDINATORS) and not front)
-            return named or coordination or _full_org_name(q.qtype, front, back)
+            return named or coordination or _full_org_name(q.qtype, q.text, front, back)
         if around[1] == b and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
             # the same noun phrase with its modifiers: 深度学习技术及应用国家工程研究中心 for 国家工程研究中心
             return True
