@@ -405,7 +405,9 @@ class ReaderAnswerer:
             # item, title before a name or rules' list): the bias that won it the span against the
             # rules is no evidence that the answer is here, and the rules' confidence in that same
             # span is not either (上海对智能芯片企业最高奖励多少?: 10% is another clause's rental subsidy).
-            conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, -penalty)
+            # times the reader's own odds of its span over "no answer" (below one half): both must hold
+            conf = reader_confidence(judged, margin, s.reader_margin_center, s.reader_margin_weight, -penalty) \
+                / (1.0 + math.exp(-margin))
             extra["reader"]["doubted"] = True
             if rule.found and not _same_span(rule, p, a, b):
                 conf = max(conf, rule.confidence)

@@ -406,6 +406,10 @@ def main() -> None:
             L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a separate full "
                   f"run {pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}):", ""]
             L += quality_table(pair) + [""]
+            used = (pair.get("settings") or {}).get("reader_min_confidence")
+            if key == "cmrc" and used is not None and used != (s.get("settings") or {}).get("reader_min_confidence"):
+                L += [f"That run declined below {used}, the threshold fitted on CMRC dev itself: in-sample, "
+                      "not comparable with the run above.", ""]
         modes_file = load(res / f"{key}_retrieval_modes.json")
         if modes_file:
             L += [f"Retrieval modes (an earlier run with the rule-based answer step alone, "

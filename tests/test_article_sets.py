@@ -13,13 +13,14 @@ import pytest
 from conftest import DATA
 from rag.qa_set import evaluate, load_questions
 
-# Measured 2026-11-30 (see the README): development 0.957 contains gold, F1 91.2, EM 76.8, answered
-# 0.957, 9/10 declined; held-out 1.000, F1 97.0, EM 82.9, answered 1.000, 10/10 declined.
+# Measured 2026-11-30 on commit d78e457 (README, "Figures"): development 0.957 of answers contain a gold
+# answer, F1 92.4, EM 78.3, 0.971 answered, 7 of 10 unanswerable declined; held-out 1.000, F1 97.8,
+# EM 85.7, 1.000 answered, 9 of 10 declined. A floor is about one question under each figure.
 FLOORS = {
-    "article_qa.jsonl": {"answer_contains_gold": 0.93, "f1": 88.0, "em": 73.0, "answered_share": 0.93,
-                         "declined": 9},
-    "article_qa_holdout.jsonl": {"answer_contains_gold": 0.97, "f1": 94.0, "em": 79.0, "answered_share": 0.97,
-                                 "declined": 10},
+    "article_qa.jsonl": {"answer_contains_gold": 0.94, "f1": 90.0, "em": 76.0, "answered_share": 0.95,
+                         "declined": 6},
+    "article_qa_holdout.jsonl": {"answer_contains_gold": 0.97, "f1": 95.0, "em": 82.0, "answered_share": 0.97,
+                                 "declined": 8},
 }
 
 
