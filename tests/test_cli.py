@@ -151,17 +151,17 @@ def test_console_script_runs_as_a_subprocess(workdir):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_bare_follow_up_without_history_is_declined_with_the_sentence_cited(workdir, capsys, article_text,
-                                                                             article_qa):
-    """那宁夏呢? alone names no gap to fill: no fragment is offered. The candidate was the whole
-    sentence about 宁夏 (never a cut-off piece), below the threshold, and that sentence is cited first."""
+def test_bare_follow_up_without_history_returns_the_whole_sentence(workdir, capsys, article_text):
+    """那宁夏呢? alone names no gap to fill: the answer is the whole sentence about 宁夏 (confidence 0.45,
+    above the 0.26 threshold), never a cut-off fragment, and that sentence is cited first."""
     code, out, _ = run(["ask", "那宁夏呢?", "--json", *dirs(workdir)], capsys)
     obj = json.loads(out)
-    assert code == 0 and obj["answer"] is None and obj["answer_span"] is None
-    assert "宁夏" in obj["citations"][0]["text"]
+    assert code == 0
+    assert obj["answer"].startswith("成都、宁夏") and obj["answer"].endswith("。")
+    s = obj["sentence_span"]
+    assert (obj["answer_span"]["start"], obj["answer_span"]["end"]) == (s["start"], s["end"])
+    assert obj["answer"] in obj["citations"][0]["text"]
     check_offsets(obj, article_text)
-    withheld = article_qa.ask("那宁夏呢?").extra["withheld"]
-    assert withheld.startswith("成都、宁夏") and withheld.endswith("。")
 
 
 def test_python_dash_m_gives_the_same_one_line_errors(tmp_path):
