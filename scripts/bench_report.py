@@ -387,6 +387,14 @@ def main() -> None:
         L += quality_table(s) + [""]
         if key == "cmrc":
             L += [CMRC_IN_SAMPLE, ""]
+            before = load(res / "cmrc_in_sample.json")
+            if before and not s.get("oracle"):
+                L += ["This run measured the default end to end only (`--no-oracle --no-rules`, no declining "
+                      "curve: a full run takes over an hour on this machine). The last full run before the "
+                      f"refit ({before['date'][:16].replace('T', ' ')}, commit {before.get('code', {}).get('commit')}, "
+                      f"declining below {(before.get('settings') or {}).get('reader_min_confidence')}; in-sample, "
+                      "`docs/bench/cmrc_in_sample.json`) gave:", ""]
+                L += quality_table(before) + [""]
         if s.get("oracle") and not s.get("oracle_passages"):
             L += ["The oracle row of this run gave the whole gold paragraph as one passage (the earlier "
                   "definition).", ""]
