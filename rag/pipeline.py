@@ -16,37 +16,57 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
-from rag import followup, scripts
-from rag.answering import Answerer
+from rag.answer.crosslingual import CrossLingualAnswerer
+from rag.answer.protocol import Answerer
+from rag.answer.rules import RuleAnswerer
+from rag.answer.step import AnswerStep, ScriptFolding
+from rag.answer.with_reader import ReaderAnswerer
+from rag.choices import ReaderMode, RetrievalMode
 from rag.config import Settings
-from rag.crosslingual import CrossLingualAnswerer
-from rag.documents import load_corpus
-from rag.indexer import BuildReport, Encoder, build_index, plan_update
-from rag.question import validate
-from rag.reading import ReaderAnswerer
-from rag.retrieval import Retriever
-from rag.store import IndexStore, StoredIndex
+from rag.embed.protocol import Encoder
+from rag.index.build import BuildReport, build_index, plan_update
+from rag.index.store import IndexStore, StoredIndex
+from rag.ingest.documents import load_corpus
+from rag.query.analyse import QueryAnalyser
+from rag.query.types import Query
+from rag.retrieve.retriever import Retriever
 from rag.types import Answer, Document, Passage
 
 log = logging.getLogger(__name__)
 
 
 class QASystem:
-    """Question answering over one corpus directory with one index directory."""
+    """Question answering over one corpus directory with one index directory.
+
+    A question goes down once: :meth:`analyse` (validated, folded, follow-up resolved, typed) →
+    :meth:`retrieve` → :meth:`answer_query`. :meth:`answer` answers from passages given by the
+    caller (the benchmarks' gold-paragraph rows).
+    """
 
     def __init__(self, corpus_dir: Path | str = "corpus", index_dir: Path | str = "index",
-                 settings: Settings | None = None, encoder: Encoder | None = None):
+                 settings: Settings | None = None, encoder: Encoder | None = None,
+                 documents: Sequence[Document] | None = None):
+        """Nothing is loaded or built until first use.
+
+        Args:
+            corpus_dir: the folder of documents (ignored when ``documents`` is given).
+            index_dir: where the index lives.
+            settings: the configuration (default :meth:`Settings.from_env`).
+            encoder: an embedding model to share (default: the one ``settings.embed`` names).
+            documents: an in-memory corpus instead of a folder (the benchmarks' paragraphs).
+        """
         self.corpus_dir = Path(corpus_dir)
+        self._given_docs = list(documents) if documents is not None else None
         self.store = IndexStore(index_dir)
-        self.settings = settings or Settings()
+        self.settings = settings or Settings.from_env()
         self._encoder = encoder
         self._index: StoredIndex | None = None
         self._retriever: Retriever | None = None
-        self._answerer: Answerer | ReaderAnswerer | None = None
-        self._crosslingual: CrossLingualAnswerer | None = None
+        self._analyser: QueryAnalyser | None = None
+        self._step: AnswerStep | None = None
+        self._uses_reader = False
         self._docs: dict[str, Document] = {}
         self._lock = threading.Lock()
 
@@ -54,10 +74,9 @@ class QASystem:
     def encoder(self) -> Encoder:
         """The embedding model, loaded on first use."""
         if self._encoder is None:
-            from rag.embeddings import Embedder
+            from rag.embed.encoder import Embedder
 
-            s = self.settings
-            self._encoder = Embedder(s.model, s.query_prompt, s.passage_prompt, s.embed_batch_size)
+            self._encoder = Embedder.from_settings(self.settings)
         return self._encoder
 
     def documents(self) -> list[Document]:
@@ -69,7 +88,7 @@ class QASystem:
         Raises:
             CorpusError: missing or empty corpus.
         """
-        docs = load_corpus(self.corpus_dir)
+        docs = list(self._given_docs) if self._given_docs is not None else load_corpus(self.corpus_dir)
         self._docs = {d.doc: d for d in docs}
         return docs
 
@@ -132,10 +151,13 @@ class QASystem:
         self._index = index
         self._retriever = Retriever(index, self.encoder, self.settings)
         vocab, idf = index.bm25.vocab, index.bm25.idf
-        rules = Answerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
+        self._analyser = QueryAnalyser(self.settings, vocab)
+        rules = RuleAnswerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
         reader = self._reader()
-        self._answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
-        self._crosslingual = CrossLingualAnswerer(self.encoder, self.settings, vocab)
+        self._uses_reader = reader is not None
+        chinese: Answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
+        self._step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts),
+                                CrossLingualAnswerer(self.encoder, self.settings))
 
     def _reader(self) -> object | None:
         """The trained reader the settings ask for, or None for the rules alone.
@@ -143,27 +165,28 @@ class QASystem:
         ``auto`` uses the shipped weights when they are installed; a path that does not
         hold reader weights is an error, not a silent fallback.
         """
-        from rag.reader.reader import WEIGHTS_DIR, load_cached
+        from rag.reader.predictor import WEIGHTS_DIR, load_cached
 
+        s = self.settings
         files = self._reader_files()
         if files is None:
             return None
         if not files:
             log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
             return None
-        return load_cached(",".join(str(f) for f in files))
+        return load_cached(",".join(str(f) for f in files), s.reader.bf16, s.paths.cache_dir)
 
     def _reader_files(self) -> tuple[Path, ...] | None:
         """The weights files the ``reader`` setting names (None for ``off``)."""
-        from rag.reader.reader import bf16_default, default_weights, weights_files
+        from rag.reader.predictor import bf16_default, default_weights, weights_files
 
         spec = self.settings.reader
-        if spec == "off":
+        if spec.mode is None:
+            return weights_files(spec.weights)
+        if spec.mode == ReaderMode.OFF:
             return None
-        if spec not in ("auto", "ensemble"):
-            return weights_files(spec)
         files = default_weights()
-        if spec == "auto" or not bf16_default():
+        if spec.mode == ReaderMode.AUTO or not bf16_default(spec.bf16):
             # One member is the default: the pair gains ~1 F1 on CMRC but costs twice the time and
             # answered fewer article questions (docs/reader.md). In float32 (no native bfloat16)
             # each member costs ~230 ms for 3 passages, so even "ensemble" keeps to one there.
@@ -173,7 +196,7 @@ class QASystem:
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""
         self.ensure_index()
-        return isinstance(self._answerer, ReaderAnswerer)
+        return self._uses_reader
 
     def reader_info(self) -> dict | None:
         """Which reader answers: its weights file and training metadata, or None (rules)."""
@@ -195,46 +218,120 @@ class QASystem:
         assert self._index is not None
         return self._index
 
-    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid") -> list[Passage]:
-        """Ranked passages for a query.
+    def analyse(self, question: str, history: Sequence[str] | None = None) -> Query:
+        """A question analysed once for the stages below (:mod:`rag.query`).
+
+        Args:
+            question: the question as typed.
+            history: earlier questions of the same conversation, oldest first, as typed.
+
+        Returns:
+            The query.
+
+        Raises:
+            QuestionError: empty or over-long question.
+        """
+        self.ensure_index()
+        assert self._analyser is not None
+        return self._analyser.analyse(question, history)
+
+    def retrieve(self, query: Query, top_k: int | None = None,
+                 mode: RetrievalMode | str = RetrievalMode.HYBRID) -> list[Passage]:
+        """Ranked passages for an analysed question.
+
+        Args:
+            query: from :meth:`analyse`.
+            top_k: how many (default ``settings.retrieval.top_k``).
+            mode: a :class:`~rag.choices.RetrievalMode` or its name.
+
+        Returns:
+            Passages, best first.
+
+        Raises:
+            SettingsError: an unknown mode.
+        """
+        self.ensure_index()
+        assert self._retriever is not None
+        return self._retriever.search(query, top_k=top_k, mode=mode)
+
+    def retrieve_within(self, query: Query, doc: str, top_k: int | None = None) -> list[Passage]:
+        """The passages of one document only, ranked as if it were the whole corpus (same scores, same fusion).
+
+        Args:
+            query: from :meth:`analyse`.
+            doc: the document id.
+            top_k: how many (default ``settings.retrieval.top_k``).
+
+        Returns:
+            Passages, best first (empty for an unknown document).
+        """
+        self.ensure_index()
+        assert self._retriever is not None and self._index is not None
+        return self._retriever.search_rows(query, self._index.chunks_of(doc), top_k=top_k)
+
+    def search(self, query: str, top_k: int | None = None,
+               mode: RetrievalMode | str = RetrievalMode.HYBRID) -> list[Passage]:
+        """Ranked passages for a query as typed.
 
         Args:
             query: the query.
-            top_k: how many (default ``settings.top_k``).
-            mode: ``"hybrid"``, ``"dense"`` or ``"bm25"``.
+            top_k: how many (default ``settings.retrieval.top_k``).
+            mode: a :class:`~rag.choices.RetrievalMode` or its name.
 
         Returns:
             Passages, best first.
 
         Raises:
             QuestionError: empty or over-long query.
+            SettingsError: an unknown mode.
         """
-        query = validate(query)
-        self.ensure_index()
-        assert self._retriever is not None
-        return self._retriever.search(query, top_k=top_k, mode=mode, keyword_query=self._keyword_query(query))
+        return self.retrieve(self.analyse(query), top_k=top_k, mode=mode)
 
-    def _keyword_query(self, query: str) -> str | None:
-        """The BM25 side's text when it differs from the query: script-folded (traditional → simplified)."""
-        if not self.settings.fold_scripts:
-            return None
-        folded = scripts.to_simplified(query)
-        return folded if folded != query else None
+    def answer_query(self, query: Query, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
+        """Answer an analysed question from the given passages (nothing is retrieved).
+
+        Args:
+            query: from :meth:`analyse`.
+            passages: ranked best first.
+            top_k: how many passages to cite (default: all given).
+
+        Returns:
+            The answer.
+        """
+        self.ensure_index()
+        assert self._step is not None
+        return self._step.answer(query, passages, top_k=top_k)
+
+    def answer(self, question: str, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
+        """Answer a question from passages the caller chose (e.g. one gold paragraph's chunks).
+
+        Args:
+            question: the question as typed.
+            passages: ranked best first.
+            top_k: how many passages to cite (default: all given).
+
+        Returns:
+            The answer.
+
+        Raises:
+            QuestionError: empty or over-long question.
+        """
+        return self.answer_query(self.analyse(question), passages, top_k=top_k)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[str] | None = None,
-            mode: str = "hybrid") -> Answer:
+            mode: RetrievalMode | str = RetrievalMode.HYBRID) -> Answer:
         """Answer a question with a verbatim span and its citations.
 
         A follow-up (``那宁夏呢?`` after ``成都每年发放多少算力券?``) is resolved against
-        ``history`` into a self-contained question (:mod:`rag.followup`) that retrieval and
-        answering use. Traditional and simplified Chinese match each other (:mod:`rag.scripts`);
-        a question without Chinese characters is answered cross-lingually (:mod:`rag.crosslingual`).
+        ``history`` into a self-contained question (:mod:`rag.query.followup`) that retrieval and
+        answering use. Traditional and simplified Chinese match each other (:mod:`rag.text.folding`);
+        a question without Chinese characters is answered cross-lingually (:mod:`rag.answer.crosslingual`).
 
         Args:
             question: the question.
-            top_k: how many passages to cite (default ``settings.top_k``).
+            top_k: how many passages to cite (default ``settings.retrieval.top_k``).
             history: earlier questions of the same conversation, oldest first, as typed.
-            mode: retrieval mode, as in :meth:`search`.
+            mode: retrieval mode, as in :meth:`retrieve`.
 
         Returns:
             The answer (``answer`` None when the documents do not hold it). Its ``question`` is
@@ -242,50 +339,9 @@ class QASystem:
 
         Raises:
             QuestionError: empty or over-long question.
+            SettingsError: an unknown mode.
         """
-        question = validate(question)
-        self.ensure_index()
-        assert self._retriever is not None and self._answerer is not None
-        top_k = top_k or self.settings.top_k
-        # A follow-up (那宁夏呢? / 它聚焦哪些领域?) is answered as the self-contained question it stands for.
-        rewritten = followup.rewrite(question, history) if history else None
-        effective = rewritten.question if rewritten is not None and rewritten.is_followup else question
-        if scripts.is_latin_question(effective):
-            ans = self._ask_crosslingual(effective, top_k, mode)
-        else:
-            passages = self._retriever.search(effective, top_k=max(top_k, 3), mode=mode,
-                                              keyword_query=self._keyword_query(effective))
-            ans = self._answer_chinese(effective, passages, top_k)
-            if not ans.found and rewritten is not None and rewritten.kind == "pronoun":
-                # The carried words found the passages but did not let the answer through (a name
-                # outside the answer's chunk): the question as asked, over the same passages.
-                alt = self._answer_chinese(question, passages, top_k)
-                ans = alt if alt.found else ans
-        # The answer shows the user's own question; the effective one goes along for a follow-up.
-        return replace(ans, question=question, resolved_question=effective if effective != question else None)
-
-    def _answer_chinese(self, question: str, passages: Sequence[Passage], top_k: int) -> Answer:
-        """Answer a Chinese question from its passages, in whichever script it and the documents are written.
-
-        Keywords were matched script-folded (traditional → simplified, both in the index and in the
-        query). The answer step works on a simplified view of the passages that has the same length
-        as the original text, with the simplified question; the answer and the citations are then
-        taken from the original text at the same offsets.
-        """
-        assert self._answerer is not None
-        if not self.settings.fold_scripts:
-            return self._answerer.answer(question, passages, top_k=top_k)
-        view, originals = scripts.folded_view(passages)
-        ans = self._answerer.answer(scripts.fold_question(question), view, top_k=top_k)
-        return scripts.restore_answer(ans, originals) if originals else ans
-
-    def _ask_crosslingual(self, question: str, top_k: int, mode: str) -> Answer:
-        """Answer a question without Chinese characters (English): dense retrieval plus the names
-        it spells in pinyin, then the best sentence's typed span (:mod:`rag.crosslingual`)."""
-        assert self._retriever is not None and self._crosslingual is not None
-        keywords = self._crosslingual.keyword_query(question)
-        if mode == "hybrid" and not keywords:
-            mode = "dense"  # English words match nothing in a Chinese index: keywords would only add noise
-        passages = self._retriever.search(question, top_k=max(top_k, 3), mode=mode,
-                                          keyword_query=keywords or None)
-        return self._crosslingual.answer(question, passages, top_k=top_k)
+        query = self.analyse(question, history)
+        top_k = top_k or self.settings.retrieval.top_k
+        passages = self.retrieve(query, top_k=max(top_k, 3), mode=mode)
+        return self.answer_query(query, passages, top_k=top_k)

@@ -98,6 +98,44 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ReadSpan:
+    """The trained reader's best span as read, before any check (offsets into its chunk's text)."""
+
+    text: str
+    chunk_id: ChunkId
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ReaderVerdict:
+    """What the trained reader read for the span the answer step weighed, and how it was judged."""
+
+    text: str
+    score: float            # span log-probability
+    null: float             # the window's no-answer score
+    margin: float           # score - null: below 0 the reader itself doubts the span
+    total: float            # score plus the passage's retrieval weight
+    judged: float           # the rules' confidence model on this span
+    confidence: float       # after bias, margin and conflict penalty
+    ms: float               # time spent reading
+    features: dict[str, float] = field(default_factory=dict, compare=False)
+    doubted: bool = False   # kept although the reader scores "no answer" above it
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How the answer step chose: for benchmarks, logs and tests, never read to decide."""
+
+    picked: str = "rules"                       # "rules", "reader", "rules (shape)" or "crosslingual"
+    rules_answer: str | None = None             # the rules' span (even when they would decline)
+    rules_confidence: float | None = None
+    reader: ReaderVerdict | None = None
+    reader_alone: ReadSpan | None = None        # the reader's own best span (the "reader alone" rows)
+    names: tuple[str, ...] = ()                 # names matched in pinyin (cross-lingual)
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer: a verbatim span, or ``None`` when not found."""
 
@@ -110,7 +148,11 @@ class Answer:
     sentence_span: Span | None = None
     #: index into ``citations`` of the passage holding the answer
     cited_rank: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: the span that was found but not given (confidence below the threshold); None otherwise
+    withheld: str | None = None
+    #: the named evidence behind ``confidence`` (rag/answer/confidence.py)
+    features: dict[str, float] = field(default_factory=dict, compare=False)
+    trace: Trace = field(default_factory=Trace, compare=False)
     #: the self-contained question used for a follow-up (``那宁夏呢?`` → ``宁夏每年…?``); None otherwise
     resolved_question: str | None = None
 

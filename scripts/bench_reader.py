@@ -28,17 +28,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.chunking import chunk_document  # noqa: E402
+from rag.ingest.chunking import chunk_document  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.metrics import exact_match, f1_score  # noqa: E402
-from rag.reader.reader import Reader, default_weights  # noqa: E402
-from rag.squad import load_squad, resolve  # noqa: E402
+from rag.bench.metrics import exact_match, f1_score  # noqa: E402
+from rag.reader.predictor import Reader, default_weights  # noqa: E402
+from rag.bench.squad import load_squad, resolve  # noqa: E402
 from rag.types import Document  # noqa: E402
 
 
 def three_passages(text: str, golds: list[str], settings: Settings, doc: str) -> list[str]:
-    chunks = [c.text for c in chunk_document(Document(doc, text), settings.chunk_chars, settings.overlap_sentences,
-                                             settings.max_sentence_chars, heading_max_chars=0)]
+    chunks = [c.text for c in chunk_document(Document(doc, text), settings.chunk.chars, settings.chunk.overlap_sentences,
+                                             settings.chunk.max_sentence_chars, heading_max_chars=0)]
     first = next((i for i, c in enumerate(chunks) if any(g in c for g in golds)), 0)
     return [chunks[(first + k) % len(chunks)] for k in range(min(3, len(chunks)))]
 

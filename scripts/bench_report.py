@@ -199,12 +199,12 @@ def abstention_lines(s: dict, docs: Path, key: str) -> list[str]:
            "questions that had no paragraph), its recall (paragraph-less questions declined), the share of normal "
            "questions still answered with their F1 (declines count 0), and the mixed-set score (mean of F1 on "
            "answered normal questions and 1 for each correctly declined one). The operating point is the "
-           "highest threshold that still answers 95% of the normal questions (`rag.abstention.operating_point`): "
+           "highest threshold that still answers 95% of the normal questions (`rag.bench.declining.operating_point`): "
            "most questions people ask of their own documents have an answer there, and the best mixed score "
            "(which counts a correct decline as much as a perfect answer) would decline a quarter of them.", "",
            "| answer step | threshold | precision | recall | normal answered | normal F1 | mixed score |",
            "|---|---|---|---|---|---|---|"]
-    from rag.abstention import MIN_ANSWERED, best_mixed, operating_point
+    from rag.bench.declining import MIN_ANSWERED, best_mixed, operating_point
 
     for name, a in ab.items():
         label = "rules alone" if name.endswith(":rules") else ("trained reader + rules" if s.get("reader") else "rules")
@@ -443,7 +443,7 @@ def main() -> None:
                       "traditional text on both sides (questions and paragraphs), no script folding.", ""]
             elif nofold:
                 L += ["DRCD is in traditional characters. The table above is the default pipeline, which folds "
-                      "traditional to simplified for BM25 and the answer step (`Settings.fold_scripts`, OpenCC "
+                      "traditional to simplified for BM25 and the answer step (`Settings.index.fold_scripts`, OpenCC "
                       "t2s; answers and offsets stay in the original script). The same set as is, without "
                       "folding (`rag eval drcd --set fold_scripts=false`):", ""]
                 L += quality_table(nofold) + [""]

@@ -47,20 +47,20 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from rag import dense  # noqa: E402
-from rag.bm25 import BM25  # noqa: E402
+from rag.index import faiss_store as dense  # noqa: E402
+from rag.index.bm25 import BM25  # noqa: E402
 from rag.config import INDEX_FORMAT_VERSION, Settings  # noqa: E402
 from rag.config import default_cache_dir  # noqa: E402
-from rag.evaluate import (BenchQA, EmbeddingCache, default_index_dir, ensure_bench_index, machine_info,  # noqa: E402
+from rag.bench.run import (BenchQA, EmbeddingCache, default_index_dir, ensure_bench_index, machine_info,  # noqa: E402
                           percentile)
-from rag.retrieval import Retriever  # noqa: E402
-from rag.squad import KNOWN_SETS, load_squad, resolve  # noqa: E402
-from rag.store import Manifest, StoredIndex  # noqa: E402
+from rag.retrieve.retriever import Retriever  # noqa: E402
+from rag.bench.squad import KNOWN_SETS, load_squad, resolve  # noqa: E402
+from rag.index.store import Manifest, StoredIndex  # noqa: E402
 from rag.types import Chunk  # noqa: E402
 
 SETS = ("cmrc", "drcd", "xquad")
 TOKEN_REPLACE = 0.3
-ANN_DEPTH = 30          # the retrievers' candidate depth (Settings.candidates)
+ANN_DEPTH = 30          # the retrievers' candidate depth (Settings.retrieval.candidates)
 
 
 def rss_mb() -> float:
@@ -85,10 +85,10 @@ def peak_mb() -> float:
 
 def prepare(work: Path, args: argparse.Namespace) -> dict:
     """Load (or build) the three cached indexes, pool them, embed the sampled questions."""
-    from rag.embeddings import Embedder
+    from rag.embed.encoder import Embedder
 
     settings = Settings()
-    enc = Embedder(settings.model, settings.query_prompt, settings.passage_prompt, settings.embed_batch_size)
+    enc = Embedder(settings.embed.model, settings.embed.query_prompt, settings.embed.passage_prompt, settings.embed.batch_size)
     root = Path(args.cache) if args.cache else default_cache_dir() / "bench"
     cached = EmbeddingCache(enc, root / "embeddings")
     rng = random.Random(args.seed)
@@ -278,7 +278,7 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
     settings = Settings()
     rss0 = rss_mb()
     out["rss_base_mb"] = round(rss0, 1)
-    bm25, s = timed(BM25.build, toks, settings.bm25_k1, settings.bm25_b)
+    bm25, s = timed(BM25.build, toks, settings.index.bm25_k1, settings.index.bm25_b)
     out["bm25_build_s"] = round(s, 3)
     out["bm25_mb"] = round((bm25.indptr.nbytes + bm25.doc_ids.nbytes + bm25.tfs.nbytes + bm25.doc_len.nbytes) / 2**20, 1)
     rss1 = rss_mb()
@@ -307,7 +307,7 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
         """As QASystem does: the keyword side is script-folded when the index is."""
         if not fold:
             return None
-        from rag.scripts import to_simplified
+        from rag.text.folding import to_simplified
 
         f = to_simplified(q)
         return f if f != q else None

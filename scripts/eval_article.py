@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
-from rag.qa_set import evaluate, load_questions  # noqa: E402
+from rag.bench.qa_set import evaluate, load_questions  # noqa: E402
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
                     help="override a Settings field (repeatable)")
     args = ap.parse_args()
     questions = load_questions(Path(args.questions))
-    from rag.evaluate import apply_overrides
+    from rag.bench.run import apply_overrides
 
     settings = apply_overrides(Settings().with_overrides(chunk_chars=args.chunk_chars, fusion=args.fusion,
                                                          reader=args.reader), args.overrides)
@@ -59,7 +59,7 @@ def main() -> None:
         qa.ask("预热 warm-up")  # first call pays for lazy loading
         systems = [("", qa)]
         if args.compare_rules and qa.uses_reader():
-            rules = QASystem(args.corpus, Path(tmp) / "index", replace(settings, reader="off"), encoder=qa.encoder)
+            rules = QASystem(args.corpus, Path(tmp) / "index", settings.with_overrides({"reader.weights": "off"}), encoder=qa.encoder)
             rules.ask("预热 warm-up")
             systems.append((":rules", rules))
         modes = ("hybrid", "dense", "bm25") if args.variants else ("hybrid",)
@@ -76,7 +76,7 @@ def main() -> None:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
     for r in results:
-        print(f"[{r['mode']}, reader={qa.settings.reader}, fusion={qa.settings.fusion}, chunk_chars={qa.settings.chunk_chars}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
+        print(f"[{r['mode']}, reader={qa.settings.reader.weights}, fusion={qa.settings.retrieval.fusion}, chunk_chars={qa.settings.chunk.chars}] {r['questions']} questions ({r['answerable']} answerable, {r['unanswerable']} not), "
               f"{r['chunks']} chunks, index build {r['index_build_s']}s (model load included)")
         print(f"  retrieval Recall@1 {r['recall@1']:.3f}  Recall@5 {r['recall@5']:.3f}")
         print(f"  answer contains gold {r['answer_contains_gold']:.3f}  (and first citation too: "

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.confidence import WEIGHTS, confidence  # noqa: E402
-from rag.metrics import contains_gold  # noqa: E402
+from rag.answer.confidence import WEIGHTS, confidence  # noqa: E402
+from rag.bench.metrics import contains_gold  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def main() -> None:
                     help="label 1 for a correct answer, or for any answerable question")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        qa = QASystem(ROOT / "corpus", Path(tmp) / "index", Settings(min_confidence=0.0))
+        qa = QASystem(ROOT / "corpus", Path(tmp) / "index", Settings().with_overrides({"answer.min_confidence": 0.0}))
         qa.build()
         dev = collect(qa, ROOT / "tests" / "data" / "article_qa.jsonl")
         hold = collect(qa, ROOT / "tests" / "data" / "article_qa_holdout.jsonl")

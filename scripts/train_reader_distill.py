@@ -5,7 +5,7 @@ but costs one forward pass per member on every question. Distillation
 (Hinton et al. 2015) trains one more reader on the same questions to match
 the members' averaged, softened start/end distributions as well as the gold
 span, so the served reader stays one network. Every run scores itself on the
-held-out articles (``rag.reader.data.split``); the student is kept only if it
+held-out articles (``rag.training.data.split``); the student is kept only if it
 beats the best member there.
 
 Each member takes about 45 minutes per epoch on a 2-core CPU, so this is
@@ -61,7 +61,7 @@ def _ship(weights: Path, results: Path, summary: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.reader.train import TrainConfig, train
+    from rag.training.train import TrainConfig, train
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, type=Path)

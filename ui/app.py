@@ -8,7 +8,7 @@ The page is fully offline: the theme uses system fonts only (a
 ``GoogleFont`` would make the browser call a font service), and
 ``GRADIO_ANALYTICS_ENABLED`` is switched off before Gradio is imported.
 
-Usage (what :func:`rag.serve.create_app` does)::
+Usage (what :func:`ui.server.create_app` does)::
 
     app = FastAPI()
     mount_ui(app, qa)          # the chat at "/"
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.question import QuestionError
+from rag.query.question import QuestionError
 from ui.render import render_error, render_question, render_reply, render_sources
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def _stats(qa: Any) -> str:
     try:
         index = qa.index
         return (f"{len(index.manifest.documents)} 篇文档 · {len(index.chunks)} 个段落 · "
-                f"模型 {qa.settings.model}")
+                f"模型 {qa.settings.embed.model}")
     except Exception:  # noqa: BLE001 - the header is cosmetic
         log.exception("reading index statistics failed")
         return ""
@@ -145,7 +145,7 @@ def build_demo(qa: Any) -> Any:
         A ``gr.Blocks`` (not launched).
     """
     gr = _gradio()
-    default_k = min(int(qa.settings.top_k), MAX_PASSAGES)
+    default_k = min(int(qa.settings.retrieval.top_k), MAX_PASSAGES)
     handlers = ChatHandlers(qa, default_k)
     with gr.Blocks(title="中文文档问答", analytics_enabled=False) as demo:
         messages = gr.State([])

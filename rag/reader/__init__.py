@@ -5,6 +5,6 @@ reader is built.
 """
 
 from rag.reader.decoding import SpanScore
-from rag.reader.reader import Reader, default_weights
+from rag.reader.predictor import Reader, default_weights
 
 __all__ = ["Reader", "SpanScore", "default_weights"]

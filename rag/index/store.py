@@ -1,0 +1,237 @@
+"""The index on disk: versioned folders switched atomically by a pointer file.
+
+Layout under the index directory::
+
+    CURRENT            name of the live version (replaced atomically)
+    v-<time>-<pid>/    manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25.npz
+
+A build writes a new version folder completely, fsyncs it, then replaces
+``CURRENT`` with ``os.replace``. A crash at any point leaves ``CURRENT``
+naming the previous, complete version; half-written folders are removed by
+the next build.
+
+>>> import tempfile
+>>> store = IndexStore(tempfile.mkdtemp())
+>>> store.load() is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.index import faiss_store as dense
+from rag.index.bm25 import BM25
+from rag.config import INDEX_FORMAT_VERSION
+from rag.types import Chunk
+
+log = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
+
+
+@dataclass(frozen=True)
+class DocEntry:
+    """What the manifest records of one document."""
+
+    sha256: str
+    chunks: int
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from; a mismatch with the settings forces a rebuild."""
+
+    format_version: int
+    model: str
+    dim: int
+    params: dict[str, Any]
+    documents: dict[str, DocEntry] = field(default_factory=dict)
+    built_at: str = ""
+    dense_index: str = "flat"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for ``manifest.json``."""
+        d = asdict(self)
+        d["documents"] = {k: asdict(v) for k, v in self.documents.items()}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Manifest":
+        """Parse ``manifest.json``.
+
+        Args:
+            d: the decoded JSON.
+
+        Returns:
+            The manifest.
+        """
+        docs = {k: DocEntry(**v) for k, v in d.get("documents", {}).items()}
+        return cls(format_version=d["format_version"], model=d["model"], dim=d["dim"],
+                   params=d["params"], documents=docs, built_at=d.get("built_at", ""),
+                   dense_index=d.get("dense_index", "flat"))
+
+    def mismatch(self, params: dict[str, Any]) -> str | None:
+        """Why this index cannot serve these settings, or None if it can.
+
+        Args:
+            params: ``Settings.index_params()`` of the caller.
+
+        Returns:
+            A short reason, or None.
+        """
+        if self.format_version != INDEX_FORMAT_VERSION:
+            return f"index format {self.format_version} != {INDEX_FORMAT_VERSION}"
+        for key, want in params.items():
+            if self.params.get(key) != want:
+                return f"{key} changed ({self.params.get(key)!r} -> {want!r})"
+        return None
+
+
+@dataclass
+class StoredIndex:
+    """A loaded index: chunks with their keyword tokens and vectors, and both search structures."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: np.ndarray
+    faiss_index: Any
+    bm25: BM25
+    path: Path | None = None
+
+    def chunks_of(self, doc: str) -> list[int]:
+        """Row numbers of one document's chunks.
+
+        Args:
+            doc: the document id.
+
+        Returns:
+            Row numbers, in order.
+        """
+        return [i for i, c in enumerate(self.chunks) if c.doc == doc]
+
+
+class IndexStore:
+    """Reads and atomically writes :class:`StoredIndex` versions in one directory."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def current_path(self) -> Path | None:
+        """The live version folder, or None when there is no index."""
+        try:
+            name = (self.root / POINTER).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        path = self.root / name
+        return path if name and (path / "manifest.json").is_file() else None
+
+    def read_manifest(self) -> Manifest | None:
+        """The live manifest alone (cheap), or None.
+
+        Returns:
+            The manifest, or None when there is no readable index.
+        """
+        path = self.current_path()
+        if path is None:
+            return None
+        try:
+            return Manifest.from_json(json.loads((path / "manifest.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("index manifest unreadable (%s); it will be rebuilt", exc)
+            return None
+
+    def load(self) -> StoredIndex | None:
+        """Load the live version.
+
+        Returns:
+            The index, or None when there is none or it is unreadable.
+        """
+        path = self.current_path()
+        manifest = self.read_manifest()
+        if path is None or manifest is None:
+            return None
+        try:
+            chunks, tokens = [], []
+            with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    tokens.append(row.pop("tokens"))
+                    chunks.append(Chunk(**row))
+            vectors = np.load(path / "vectors.npy", allow_pickle=False)
+            faiss_index = dense.load(path / "dense.faiss")
+            bm25 = BM25.load(path / "bm25.npz")
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            log.warning("index at %s unreadable (%s); it will be rebuilt", path, exc)
+            return None
+        return StoredIndex(manifest, chunks, tokens, vectors, faiss_index, bm25, path)
+
+    def save(self, index: StoredIndex) -> Path:
+        """Write a new version and make it live, atomically.
+
+        Args:
+            index: the index to write.
+
+        Returns:
+            The new version folder.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
+        name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+        tmp = self.root / f".tmp-{name}"
+        tmp.mkdir()
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c, toks in zip(index.chunks, index.tokens):
+                fh.write(json.dumps({**asdict(c), "tokens": toks}, ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(index.vectors, dtype=np.float32))
+        dense.save(index.faiss_index, tmp / "dense.faiss")
+        index.bm25.save(tmp / "bm25.npz")
+        # The manifest goes last: a folder with a manifest is a complete one.
+        (tmp / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
+        for f in tmp.iterdir():
+            _fsync(f)
+        final = self.root / name
+        os.replace(tmp, final)
+        pointer_tmp = self.root / f".{POINTER}.tmp"
+        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        _fsync(pointer_tmp)
+        old = self.current_path()
+        os.replace(pointer_tmp, self.root / POINTER)
+        _fsync(self.root)
+        if old is not None and old != final:
+            shutil.rmtree(old, ignore_errors=True)
+        index.path = final
+        log.info("index written to %s (%d chunks)", final, len(index.chunks))
+        return final
+
+    def _remove_stale(self) -> None:
+        """Delete folders left by crashed builds (never the live one)."""
+        live = self.current_path()
+        for p in self.root.iterdir():
+            if p.is_dir() and (p.name.startswith(".tmp-v-") or p.name.startswith("v-")) and p != live:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
