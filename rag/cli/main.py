@@ -30,7 +30,8 @@ EXIT_USER_ERROR = 2
 log = logging.getLogger("rag")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that opens a corpus takes (``--corpus``, ``--index``, ``--model``, ``--set``, ``-v``)."""
     p.add_argument("--corpus", default="corpus", help="corpus directory (default: corpus/)")
     p.add_argument("--index", default="index", help="index directory (default: index/)")
     p.add_argument("--model", default=None,
@@ -50,18 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build or update the index")
-    _common(p)
+    add_common_options(p)
     p.add_argument("--force", action="store_true", help="rebuild everything")
 
     p = sub.add_parser("ask", help="answer a question")
-    _common(p)
+    add_common_options(p)
     p.add_argument("question", nargs="?", help="问题")
     p.add_argument("--batch", metavar="FILE", help='JSON Lines of {"id": ..., "question": ...}')
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to cite")
 
     p = sub.add_parser("search", help="ranked passages only")
-    _common(p)
+    add_common_options(p)
     p.add_argument("query", help="查询")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to return")

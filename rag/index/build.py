@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.index import faiss_store as dense
+from rag.index.faiss_store import FaissStore
 from rag.index.bm25 import BM25
 from rag.ingest.chunking import chunk_document, embedding_text
 from rag.embed.protocol import Encoder
 from rag.config import INDEX_FORMAT_VERSION, Settings
 from rag.index.store import DocEntry, IndexStore, Manifest, StoredIndex
 from rag.text.tokens import tokenize
-from rag.types import Document
+from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,19 @@ def plan_update(docs: Sequence[Document], manifest: Manifest | None,
     return UpdatePlan(added, changed, removed, unchanged, reason)
 
 
+@dataclass
+class _Assembly:
+    """The rows of the new index as they are gathered, in corpus order."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+    parts: list[np.ndarray | None] = field(default_factory=list)   # None: this document's rows are new
+    entries: dict[str, DocEntry] = field(default_factory=dict)
+    new_chunks: list[Chunk] = field(default_factory=list)
+    new_counts: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=lambda: {"chunk": 0.0, "tokenize": 0.0, "embed": 0.0})
+
+
 def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
                 store: IndexStore, show_progress: bool = False, force: bool = False) -> tuple[StoredIndex, BuildReport]:
     """Bring the stored index up to date with ``docs`` and return it loaded.
@@ -117,59 +130,62 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
         return old, BuildReport(plan, len(old.chunks), 0, time.perf_counter() - t0, written=False)
     if plan.rebuild_reason:
         log.info("rebuilding the index: %s", plan.rebuild_reason)
+    rows = _gather(docs, set(plan.unchanged), old, settings)
+    vectors = _vector_store(rows, encoder, settings, show_progress)
+    t = time.perf_counter()
+    vectors.search(np.zeros(encoder.dim, np.float32), 1)  # builds the FAISS index now, timed as "index"
+    bm25 = BM25.build(rows.tokens, settings.index.bm25_k1, settings.index.bm25_b)
+    rows.timings["index"] = time.perf_counter() - t
+    manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=settings.embed.model, dim=encoder.dim,
+                        params=params, documents=rows.entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        dense_index=vectors.kind)
+    index = StoredIndex(manifest, rows.chunks, rows.tokens, vectors, bm25)
+    t = time.perf_counter()
+    store.save(index)
+    rows.timings["write"] = time.perf_counter() - t
+    report = BuildReport(plan, len(rows.chunks), len(rows.new_chunks), time.perf_counter() - t0, written=True,
+                         timings=rows.timings)
+    log.info("index: %d chunks (%d embedded) in %.1fs", len(rows.chunks), len(rows.new_chunks), report.seconds)
+    return index, report
 
-    keep = set(plan.unchanged)
-    chunks, tokens, vector_parts, entries = [], [], [], {}
-    new_chunks, pending_rows = [], []
-    timings = {"chunk": 0.0, "tokenize": 0.0, "embed": 0.0}
+
+def _gather(docs: Sequence[Document], keep: set[str], old: StoredIndex | None, settings: Settings) -> _Assembly:
+    """Every document's rows: taken from the old index when unchanged, else chunked and tokenized anew."""
+    rows = _Assembly()
     for doc in docs:
         if doc.doc in keep and old is not None:
-            rows = old.chunks_of(doc.doc)
-            chunks.extend(old.chunks[i] for i in rows)
-            tokens.extend(old.tokens[i] for i in rows)
-            vector_parts.append(old.vectors[rows])
-            entries[doc.doc] = old.manifest.documents[doc.doc]
+            kept = old.chunks_of(doc.doc)
+            rows.chunks.extend(old.chunks[i] for i in kept)
+            rows.tokens.extend(old.tokens[i] for i in kept)
+            rows.parts.append(old.dense.vectors(kept))
+            rows.entries[doc.doc] = old.manifest.documents[doc.doc]
             continue
         t = time.perf_counter()
         doc_chunks = chunk_document(doc, settings.chunk.chars, settings.chunk.overlap_sentences,
                                     settings.chunk.max_sentence_chars, settings.chunk.heading_max_chars)
-        timings["chunk"] += time.perf_counter() - t
+        rows.timings["chunk"] += time.perf_counter() - t
         t = time.perf_counter()
-        doc_tokens = [tokenize(embedding_text(c), fold=settings.index.fold_scripts) for c in doc_chunks]
-        timings["tokenize"] += time.perf_counter() - t
-        pending_rows.append((len(chunks), len(doc_chunks)))
-        chunks.extend(doc_chunks)
-        tokens.extend(doc_tokens)
-        new_chunks.extend(doc_chunks)
-        vector_parts.append(None)
-        entries[doc.doc] = DocEntry(doc.sha256, len(doc_chunks), doc.encoding)
+        rows.tokens.extend(tokenize(embedding_text(c), fold=settings.index.fold_scripts) for c in doc_chunks)
+        rows.timings["tokenize"] += time.perf_counter() - t
+        rows.chunks.extend(doc_chunks)
+        rows.new_chunks.extend(doc_chunks)
+        rows.new_counts.append(len(doc_chunks))
+        rows.parts.append(None)
+        rows.entries[doc.doc] = DocEntry(doc.sha256, len(doc_chunks), doc.encoding)
+    return rows
 
+
+def _vector_store(rows: _Assembly, encoder: Encoder, settings: Settings, show_progress: bool) -> FaissStore:
+    """The vector store of the new index: new chunks embedded in one pass, kept rows reused."""
     t = time.perf_counter()
-    new_vectors = (encoder.encode_passages([embedding_text(c) for c in new_chunks], show_progress=show_progress)
-                   if new_chunks else np.zeros((0, encoder.dim), dtype=np.float32))
-    timings["embed"] = time.perf_counter() - t
-    parts, offset = [], 0
-    for part in vector_parts:
+    new_vectors = (encoder.encode_passages([embedding_text(c) for c in rows.new_chunks], show_progress=show_progress)
+                   if rows.new_chunks else np.zeros((0, encoder.dim), dtype=np.float32))
+    rows.timings["embed"] = time.perf_counter() - t
+    store = FaissStore(encoder.dim, settings.index.hnsw_min_chunks)
+    counts, offset = iter(rows.new_counts), 0
+    for doc, part in zip(rows.entries, rows.parts):
         if part is None:
-            n = pending_rows.pop(0)[1]
-            parts.append(new_vectors[offset:offset + n])
-            offset += n
-        else:
-            parts.append(part)
-    vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, encoder.dim), np.float32)
-
-    t = time.perf_counter()
-    faiss_index = dense.build_faiss(vectors, settings.index.hnsw_min_chunks)
-    bm25 = BM25.build(tokens, settings.index.bm25_k1, settings.index.bm25_b)
-    timings["index"] = time.perf_counter() - t
-    manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=settings.embed.model, dim=encoder.dim,
-                        params=params, documents=entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        dense_index="hnsw" if len(vectors) >= settings.index.hnsw_min_chunks else "flat")
-    index = StoredIndex(manifest, chunks, tokens, vectors, faiss_index, bm25)
-    t = time.perf_counter()
-    store.save(index)
-    timings["write"] = time.perf_counter() - t
-    report = BuildReport(plan, len(chunks), len(new_chunks), time.perf_counter() - t0, written=True,
-                         timings=timings)
-    log.info("index: %d chunks (%d embedded) in %.1fs", len(chunks), len(new_chunks), report.seconds)
-    return index, report
+            n = next(counts)
+            part, offset = new_vectors[offset:offset + n], offset + n
+        store.add(doc, part)
+    return store

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.index import faiss_store as dense
+from rag.index.faiss_store import FaissStore
+from rag.index.protocol import VectorStore
 from rag.index.bm25 import BM25
 from rag.config import INDEX_FORMAT_VERSION
 from rag.types import Chunk
@@ -100,15 +101,19 @@ class Manifest:
 
 @dataclass
 class StoredIndex:
-    """A loaded index: chunks with their keyword tokens and vectors, and both search structures."""
+    """A loaded index: chunks with their keyword tokens, the vector store and the BM25 table (rows aligned)."""
 
     manifest: Manifest
     chunks: list[Chunk]
     tokens: list[list[str]]
-    vectors: np.ndarray
-    faiss_index: Any
+    dense: VectorStore
     bm25: BM25
     path: Path | None = None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every chunk's vector, by row."""
+        return self.dense.vectors()
 
     def chunks_of(self, doc: str) -> list[int]:
         """Row numbers of one document's chunks.
@@ -169,13 +174,13 @@ class IndexStore:
                     row = json.loads(line)
                     tokens.append(row.pop("tokens"))
                     chunks.append(Chunk(**row))
-            vectors = np.load(path / "vectors.npy", allow_pickle=False)
-            faiss_index = dense.load(path / "dense.faiss")
+            store = FaissStore.load(path, [c.doc for c in chunks],
+                                    int(manifest.params.get("hnsw_min_chunks", 50_000)))
             bm25 = BM25.load(path / "bm25.npz")
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.warning("index at %s unreadable (%s); it will be rebuilt", path, exc)
             return None
-        return StoredIndex(manifest, chunks, tokens, vectors, faiss_index, bm25, path)
+        return StoredIndex(manifest, chunks, tokens, store, bm25, path)
 
     def save(self, index: StoredIndex) -> Path:
         """Write a new version and make it live, atomically.
@@ -194,8 +199,7 @@ class IndexStore:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c, toks in zip(index.chunks, index.tokens):
                 fh.write(json.dumps({**asdict(c), "tokens": toks}, ensure_ascii=False) + "\n")
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(index.vectors, dtype=np.float32))
-        dense.save(index.faiss_index, tmp / "dense.faiss")
+        index.dense.save(tmp)
         index.bm25.save(tmp / "bm25.npz")
         # The manifest goes last: a folder with a manifest is a complete one.
         (tmp / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=1),

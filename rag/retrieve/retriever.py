@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.index import faiss_store as dense
 from rag.choices import Fusion, RetrievalMode
 from rag.config import Settings
 from rag.embed.protocol import Encoder
@@ -98,7 +97,7 @@ class Retriever:
         bm_ids, bm_sc = np.zeros(0, np.int64), np.zeros(0, np.float32)
         if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE):
             q = self.encoder.encode_queries([text])[0]
-            dense_ids, dense_sc = dense.search(self.index.faiss_index, q, depth)
+            dense_ids, dense_sc = self.index.dense.search(q, depth)
         if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25):
             bm_ids, bm_sc = self.index.bm25.top(tokenize(keyword_query or text), depth)
         dmap = {int(i): float(x) for i, x in zip(dense_ids, dense_sc)}
@@ -124,7 +123,7 @@ class Retriever:
         if not rows:
             return []
         q = self.encoder.encode_queries([query.text])[0]
-        dense_sc = np.asarray(self.index.vectors[rows] @ q, dtype=np.float32)
+        dense_sc = np.asarray(self.index.dense.vectors(rows) @ q, dtype=np.float32)
         bm_all = self.index.bm25.scores(tokenize(query.keywords or query.text))
         dmap = dict(sorted(((i, float(x)) for i, x in zip(rows, dense_sc)), key=lambda kv: -kv[1]))
         bmap = dict(sorted(((i, float(bm_all[i])) for i in rows if bm_all[i] > 0), key=lambda kv: -kv[1]))

@@ -1,0 +1,113 @@
+"""The JSON API's request and answer shapes: ``POST /api/ask`` validation, ``GET /api/health``.
+
+>>> parse_ask_request(b'{"question": "who?", "mode": "bm25"}').mode
+<RetrievalMode.BM25: 'bm25'>
+>>> parse_ask_request(b'{"question": "who?", "mode": "fuzzy"}')
+Traceback (most recent call last):
+...
+ui.api.RequestError: "mode": unknown retrieval mode 'fuzzy' (choose from hybrid, dense, bm25)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rag.choices import RetrievalMode
+from rag.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+#: Upper bound for ``top_k`` in API requests.
+MAX_TOP_K = 50
+
+
+class RequestError(ValueError):
+    """A request the API refuses, with its HTTP status."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A parsed ``POST /api/ask`` body (the question is not yet checked for emptiness)."""
+
+    question: str
+    history: tuple[str, ...] = ()
+    top_k: int | None = None
+    mode: RetrievalMode = RetrievalMode.HYBRID
+
+
+def parse_ask_request(raw: bytes) -> AskRequest:
+    """Validate the body of ``POST /api/ask``.
+
+    Args:
+        raw: the request body.
+
+    Returns:
+        The request.
+
+    Raises:
+        RequestError: the body is not a JSON object with the right fields.
+    """
+    try:
+        body = json.loads(raw.decode("utf-8-sig") if raw else "")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestError("请求体不是有效的 JSON / request body is not valid JSON", 400) from None
+    if not isinstance(body, dict):
+        raise RequestError('请求体应为 JSON 对象 / expected a JSON object like {"question": "..."}')
+    if "question" not in body:
+        raise RequestError('缺少 "question" 字段 / missing field "question"')
+    question = body["question"]
+    if not isinstance(question, str):
+        raise RequestError('"question" 应为字符串 / "question" must be a string')
+    history = body.get("history")
+    if history is None:
+        history = []
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        raise RequestError('"history" 应为字符串列表 / "history" must be a list of strings')
+    top_k = body.get("top_k")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
+                              or not 1 <= top_k <= MAX_TOP_K):
+        raise RequestError(f'"top_k" 应为 1–{MAX_TOP_K} 的整数 / "top_k" must be an integer in 1..{MAX_TOP_K}')
+    try:
+        mode = RetrievalMode.from_str(body.get("mode") or RetrievalMode.HYBRID)
+    except SettingsError as exc:
+        raise RequestError(f'"mode": {exc}') from None
+    return AskRequest(question, tuple(history), top_k, mode)
+
+
+def health(qa: Any) -> dict[str, Any]:
+    """The body of ``GET /api/health``.
+
+    Args:
+        qa: the question-answering system (index loaded).
+
+    Returns:
+        Status, number of chunks and documents, and the model name.
+    """
+    index = qa.index
+    return {"status": "ok", "chunks": len(index.chunks), "documents": len(index.manifest.documents),
+            "model": index.manifest.model}
+
+
+def warm_up(qa: Any) -> None:
+    """Load the model and run one question through the whole pipeline.
+
+    An up-to-date index is loaded without the model, which would otherwise be
+    loaded (seconds) by the first user's question.
+
+    Args:
+        qa: the question-answering system.
+    """
+    t0 = time.perf_counter()
+    try:
+        qa.ask("人工智能产业规模是多少?")
+    except Exception:  # noqa: BLE001 - warming up is an optimisation; a real error shows on the first question
+        log.warning("warm-up question failed", exc_info=True)
+    log.info("model warmed up in %.1fs", time.perf_counter() - t0)
