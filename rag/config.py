@@ -102,6 +102,20 @@ class AnswerSettings:
     """The rule-based answer step."""
 
     min_confidence: float = 0.21    # below this the rules' answer is withheld (未找到); scripts/fit_confidence.py
+    passages: int = 3               # top passages the answer may come from (rules and cross-lingual)
+    overlap_weight: float = 0.6     # sentence score = overlap_weight * IDF-weighted word overlap with the question
+    bigram_weight: float = 0.3      #   + bigram_weight * share of the question's character bigrams
+    rank_weight: float = 0.1        #   + rank_weight / the passage's rank (rag/answer/scoring.py)
+    sentences_tried: int = 3        # best sentences a span is looked for in (rules and cross-lingual)
+    typed_switch: float = 0.8       # a typed span of a lower sentence replaces an untyped one of the best when
+    #   its sentence scores above this share of the best's
+    title_sentences: int = 6        # best sentences searched for the 《title》 asked for (全称, 哪份文件)
+    title_score_weight: float = 0.3  # a title's key: its bigram share with the question + this * sentence score
+    crosslingual_name_bonus: float = 0.03   # cross-lingual: added to a sentence's (or clause's) cosine per name
+    #   of the question it holds
+    crosslingual_rank_bonus: float = 0.005  # cross-lingual: added to a sentence's cosine / its passage's rank
+    crosslingual_window: float = 0.015      # cross-lingual: sentences within this of the best are searched for
+    #   a typed span, in order
 
 
 @dataclass(frozen=True)

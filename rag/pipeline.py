@@ -219,18 +219,9 @@ class QASystem:
         return self._index
 
     def analyse(self, question: str, history: Sequence[str] | None = None) -> Query:
-        """A question analysed once for the stages below (:mod:`rag.query`).
-
-        Args:
-            question: the question as typed.
-            history: earlier questions of the same conversation, oldest first, as typed.
-
-        Returns:
-            The query.
-
-        Raises:
-            QuestionError: empty or over-long question.
-        """
+        """A question analysed once for the stages below, against this index's vocabulary
+        (:meth:`rag.query.analyse.QueryAnalyser.analyse`; raises ``QuestionError`` for an empty or
+        over-long question)."""
         self.ensure_index()
         assert self._analyser is not None
         return self._analyser.analyse(question, history)

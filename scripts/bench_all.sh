@@ -41,10 +41,10 @@ RAG_READER=ensemble run_eval cmrc_ensemble cmrc --modes hybrid --abstention 1000
 for set in drcd xquad; do
   RAG_READER=off run_eval "$set" "$set" "$@"
 done
-# DRCD is traditional Chinese: when the pipeline folds scripts (Settings.fold_scripts), also measure it without.
-if "$PYTHON" -c "import sys; from rag.config import Settings; sys.exit(0 if hasattr(Settings(), 'fold_scripts') else 1)"; then
-  echo "== rag eval drcd --set fold_scripts=false $*" >&2
-  RAG_READER=off nice -n 10 "$PYTHON" -m rag.cli eval drcd --data "$DATA" --json -v --set fold_scripts=false --modes hybrid,bm25 \
+# DRCD is traditional Chinese: when the pipeline folds scripts (Settings.index.fold_scripts), also measure it without.
+if "$PYTHON" -c "import sys; from rag.config import Settings; sys.exit(0 if hasattr(Settings().index, 'fold_scripts') else 1)"; then
+  echo "== rag eval drcd --set index.fold_scripts=false $*" >&2
+  RAG_READER=off nice -n 10 "$PYTHON" -m rag.cli eval drcd --data "$DATA" --json -v --set index.fold_scripts=false --modes hybrid,bm25 \
     --details "$DETAILS/drcd_nofold.jsonl" "$@" > "$OUT/drcd_nofold.json.tmp"
   mv "$OUT/drcd_nofold.json.tmp" "$OUT/drcd_nofold.json"
 fi

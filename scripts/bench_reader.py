@@ -20,19 +20,16 @@ import copy
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")   # before the model libraries are imported
 
-from rag.ingest.chunking import chunk_document  # noqa: E402
-from rag.config import Settings  # noqa: E402
 from rag.bench.metrics import exact_match, f1_score  # noqa: E402
-from rag.reader.predictor import Reader, default_weights  # noqa: E402
-from rag.bench.squad import load_squad, resolve  # noqa: E402
+from rag.bench.squad import SquadSet, load_squad, resolve  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.ingest.chunking import chunk_document  # noqa: E402
+from rag.reader import Reader, default_weights  # noqa: E402
 from rag.types import Document  # noqa: E402
 
 
@@ -43,7 +40,7 @@ def three_passages(text: str, golds: list[str], settings: Settings, doc: str) ->
     return [chunks[(first + k) % len(chunks)] for k in range(min(3, len(chunks)))]
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--weights", default=",".join(str(f) for f in default_weights()),
@@ -52,13 +49,15 @@ def main() -> None:
                     help="top3: three chunks, the answer's first (serving cost); paragraph: the whole gold "
                          "paragraph (reader-only oracle, for the learning curve)")
     ap.add_argument("--variants", default="float32,bfloat16,int8", help="comma-separated subset")
+    ap.add_argument("--data", default=None, help="benchmark data directory (default: $RAG_BENCH_DATA or ../shared/bench)")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def variants_of(base: Reader, wanted: list[str]) -> dict[str, Reader]:
+    """The reader in each numeric format asked for."""
     import torch
 
-    sset = load_squad(resolve("cmrc"))
-    base = Reader.load(args.weights)
-    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
     variants = {}
     if "float32" in wanted:
         variants["float32"] = Reader(base.nets, base.tokenizer, bf16=False)
@@ -68,17 +67,21 @@ def main() -> None:
         qnets = [torch.ao.quantization.quantize_dynamic(copy.deepcopy(n), {torch.nn.Linear}, dtype=torch.qint8)
                  for n in base.nets]
         variants["int8"] = Reader(qnets, base.tokenizer, bf16=False)
+    return variants
+
+
+def measure(sset: SquadSet, variants: dict[str, Reader], limit: int, whole: bool) -> dict[str, dict[str, Any]]:
+    """Every variant reads every question in turn; median/p95 ms and F1/EM per variant."""
     settings = Settings()
-    ms = {k: [] for k in variants}
-    f1 = {k: [] for k in variants}
-    em = {k: [] for k in variants}
-    questions = sset.questions[: args.limit]
+    ms: dict[str, list[float]] = {k: [] for k in variants}
+    f1: dict[str, list[float]] = {k: [] for k in variants}
+    em: dict[str, list[float]] = {k: [] for k in variants}
+    questions = sset.questions[:limit]
     for r in variants.values():
         r.read("预热", ["预热文本。"])
     for q in questions:
         context = sset.paragraph(q.doc).context
-        passages = ([context] if args.passages == "paragraph"
-                    else three_passages(context, list(q.answers), settings, q.doc))
+        passages = [context] if whole else three_passages(context, list(q.answers), settings, q.doc)
         for name, r in variants.items():
             t = time.perf_counter()
             spans = r.read(q.question, passages)
@@ -92,6 +95,18 @@ def main() -> None:
         out[name] = {"ms_p50": round(statistics.median(xs), 1), "ms_p95": round(xs[int(0.95 * (len(xs) - 1))], 1),
                      "f1": round(100 * statistics.fmean(f1[name]), 2), "em": round(100 * statistics.fmean(em[name]), 2),
                      "questions": len(questions)}
+    return out
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+
+    paths = Settings.from_env().paths
+    sset = load_squad(resolve("cmrc", args.data or paths.bench_data))
+    base = Reader.load(args.weights, cache_dir=paths.cache_dir)
+    variants = variants_of(base, [v.strip() for v in args.variants.split(",") if v.strip()])
+    out: dict[str, Any] = measure(sset, variants, args.limit, args.passages == "paragraph")
     out["_meta"] = {"passages": args.passages, "threads": torch.get_num_threads(), "weights": args.weights, "cpu_bf16": base.bf16}
     if args.json:
         print(json.dumps(out, indent=1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+
 import time
 from pathlib import Path
 
@@ -99,6 +99,17 @@ def plot_quality(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _by_size(ax, ylabel: str, title: str) -> None:
+    """Log-log axes against the corpus size, gridded, with a legend."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("corpus size, chunks")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+
+
 def plot_scale(scale: dict, path: Path) -> None:
     import matplotlib
 
@@ -115,24 +126,12 @@ def plot_scale(scale: dict, path: Path) -> None:
     a.plot(n, [r["faiss_hnsw_ms_p50"] for r in rows], "s--", label="FAISS HNSW alone")
     emb = scale["pool"]["query_embedding_ms_p50"]
     a.axhline(emb, color="grey", ls=":", label=f"query embedding ({emb:.0f} ms)")
-    a.set_xscale("log")
-    a.set_yscale("log")
-    a.set_xlabel("corpus size, chunks")
-    a.set_ylabel("median latency per query, ms")
-    a.set_title("Query latency (query vector precomputed)")
-    a.grid(alpha=0.3, which="both")
-    a.legend(fontsize=7)
+    _by_size(a, "median latency per query, ms", "Query latency (query vector precomputed)")
     b.plot(n, [r["peak_rss_mb"] for r in rows], "o-", label="peak RSS of the benchmark process")
     b.plot(n, [r["flat_mb"] for r in rows], "s-", label="flat index (vectors)")
     b.plot(n, [r["hnsw_mb"] for r in rows], "s--", label="HNSW index")
     b.plot(n, [r["bm25_mb"] for r in rows], "^-", label="BM25 postings")
-    b.set_xscale("log")
-    b.set_yscale("log")
-    b.set_xlabel("corpus size, chunks")
-    b.set_ylabel("MiB")
-    b.set_title("Memory")
-    b.grid(alpha=0.3, which="both")
-    b.legend(fontsize=7)
+    _by_size(b, "MiB", "Memory")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -194,7 +193,7 @@ def abstention_lines(s: dict, docs: Path, key: str) -> list[str]:
     out = ["#### Declining: questions without their paragraph", "",
            f"The first {next(iter(ab.values()))['questions']} questions were asked twice more with answers never "
            "withheld: once normally, once with every chunk of their own paragraph removed from the ranking (the "
-           "next passages move up; `rag/abstention.py`). A question without its paragraph should be declined. "
+           "next passages move up; `rag/bench/declining.py`). A question without its paragraph should be declined. "
            "Sweeping the threshold over the recorded confidences gives the precision of declining (declined "
            "questions that had no paragraph), its recall (paragraph-less questions declined), the share of normal "
            "questions still answered with their F1 (declines count 0), and the mixed-set score (mean of F1 on "
@@ -258,20 +257,36 @@ def hnsw_lines(scale: dict) -> list[str]:
 
 
 
+#: The CMRC regression test, whose floors the page quotes (tests/regression/ since the tests were tiered).
+REGRESSION_TEST = "test_regression_cmrc.py"
+
+
+def test_file(name: str) -> Path:
+    """A test file wherever the tiers put it: ``tests/regression/``, another ``tests/`` folder, or ``tests/``."""
+    tests = ROOT / "tests"
+    found = [tests / "regression" / name, *sorted(tests.glob(f"*/{name}")), tests / name]
+    for path in found:
+        if path.is_file():
+            return path
+    raise SystemExit(f"bench_report: {name} not found under {tests}")
+
+
 def regression_floors() -> dict:
-    """The floors of tests/test_regression_cmrc.py, read from the file itself so this page cannot drift."""
+    """The floors of the CMRC regression test, read from the file itself so this page cannot drift."""
     import ast
 
-    tree = ast.parse((ROOT / "tests" / "test_regression_cmrc.py").read_text(encoding="utf-8"))
+    path = test_file(REGRESSION_TEST)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FLOORS" for t in node.targets):
             return ast.literal_eval(node.value)
-    raise SystemExit("bench_report: no FLOORS in tests/test_regression_cmrc.py")
+    raise SystemExit(f"bench_report: no FLOORS in {path.relative_to(ROOT)}")
 
 
 def regression_guard_text() -> str:
     floors = "; ".join(f"{row}: " + ", ".join(f"{k} {v}" for k, v in f.items()) for row, f in regression_floors().items())
-    return ("`tests/test_regression_cmrc.py` (part of the normal test suite, real model, shipped reader): the "
+    where = test_file(REGRESSION_TEST).relative_to(ROOT).as_posix()
+    return (f"`{where}` (the regression tier of the test suite, `pytest -m regression`; real model, shipped reader): the "
             "first 200 questions of CMRC 2018 dev (written on 55 paragraphs) over a corpus of 200 paragraphs "
             "(those 55 plus 145 spread evenly over the rest of the file), about 685 chunks embedded inside the "
             "test; hybrid and BM25 retrieval, the trained reader + rules and the rules alone, with and without the "
@@ -281,19 +296,8 @@ def regression_guard_text() -> str:
             "were set, which the file's comment records with their date. Raise the floors when the answer step "
             "improves; never lower them to let a change pass.")
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--results", default=str(ROOT / "docs" / "bench"))
-    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
-    args = ap.parse_args()
-    res = Path(args.results)
-    results = {key: load(res / f"{key}.json") for key, *_ in SETS}
-    if not results.get("cmrc"):   # no run since the refit yet: show the last one, marked in-sample below
-        results["cmrc"] = load(res / "cmrc_in_sample.json")
-    results = {k: v for k, v in results.items() if v}
-    scale = load(res / "scale.json")
-    run = load(res / "run.json") or {}
-    docs = Path(args.out).parent
+def intro_lines(results: dict, scale: dict | None) -> list[str]:
+    """The title, how everything is measured, and the machine."""
     any_s = next(iter(results.values()), None) or scale or {}
     m = any_s.get("machine", {})
 
@@ -312,7 +316,7 @@ def main() -> None:
           "trained reader beside the rule-based extractor, or the rules alone), once per retrieval mode and answer "
           "step; they take turns question by question, so load from other processes falls on all of them alike.",
           "* **Recall@k / MRR@10**: a passage counts when it comes from the paragraph the question was written on.",
-          "* **EM / F1**: the CMRC 2018 definition (`rag/metrics.py`): punctuation and spaces dropped, CJK "
+          "* **EM / F1**: the CMRC 2018 definition (`rag/bench/metrics.py`): punctuation and spaces dropped, CJK "
           "characters one token each, F1 from the longest common substring, best over the gold answers, ×100. "
           "A declined question (answer `None`) scores 0.",
           "* **Oracle row**: the system given the gold paragraph alone as its corpus: the paragraph's chunks, "
@@ -339,7 +343,12 @@ def main() -> None:
                   "waits for whichever thread was descheduled. One thread costs a few milliseconds on a quiet "
                   "machine and saves hundreds on a busy one, so the benchmarks run with `OMP_NUM_THREADS=1` "
                   "(`scripts/bench_all.sh`).", ""]
+    return L
 
+
+def commands_lines(results: dict, scale: dict | None, run: dict) -> list[str]:
+    """How to re-run everything, and how long the last run took."""
+    L: list[str] = []
     L += ["## Commands", "", "```bash",
           "bash scripts/bench_all.sh                  # everything below, then this page",
           "bash scripts/bench_all.sh --limit 300      # quick pass (first 300 questions per set)",
@@ -370,172 +379,211 @@ def main() -> None:
                     "machine (the builds quoted per set below ran while the machine was loaded, some with two "
                     "torch threads, hence 5.6 chunks/s for two of them)."]
         L += [""]
+    return L
 
-    L += ["## Results per set", ""]
-    for key, name, label, what in SETS:
+
+def reader_lines(key: str, s: dict, res: Path) -> list[str]:
+    """Which trained reader answered, and the run with both shipped members."""
+    L: list[str] = []
+    if s.get("reader"):
+        rd = s["reader"]
+        members = rd.get("members") or [rd]   # runs before the ensemble had one file, no members
+        named = "; ".join(
+            f"`{Path(m['weights']).name}`, epoch {m.get('epoch')} (held-out DRCD/XQuAD articles: "
+            f"F1 {(m.get('dev') or {}).get('f1')}, EM {(m.get('dev') or {}).get('em')})" for m in members)
+        L += [f"Trained reader: {named}"
+              + ("; their start and end logits are averaged" if len(members) > 1 else "")
+              + ". See [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the "
+              "same passages with the rule-based extractor only (`reader=off`), in the same run, question by "
+              "question.", ""]
+    pair = load(res / f"{key}_ensemble.json")
+    if pair and pair.get("reader"):
+        L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a separate full "
+              f"run {pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}):", ""]
+        L += quality_table(pair) + [""]
+        used = (pair.get("settings") or {}).get("reader_min_confidence")
+        if key == "cmrc" and used is not None and used != (s.get("settings") or {}).get("reader_min_confidence"):
+            L += [f"That run declined below {used}, the threshold fitted on CMRC dev itself: in-sample, "
+                  "not comparable with the run above.", ""]
+    return L
+
+
+def set_lines(key: str, label: str, what: str, s: dict, res: Path, docs: Path) -> list[str]:
+    """One set's section: its run, quality, reader, ensemble, declining curve and script folding."""
+    L: list[str] = []
+    ix = s["index"]
+    L += [f"### {label} ({what})", "",
+          f"{s['paragraphs']} paragraphs → {ix['chunks']} chunks ({ix['dense_index']} index); "
+          f"{s['questions']} of {s['questions_total']} questions; index built {ix.get('built_at', '?')[:16]} in "
+          f"{fmt_s(ix.get('seconds') or 0)} ({ix.get('chunks_per_s') or float('nan'):.1f} chunks/s, embedding "
+          f"included; reused since); peak RSS {s['peak_rss_mb']:.0f} MiB"
+          + (f" (index build: {ix['peak_rss_mb']:.0f} MiB)" if ix.get("peak_rss_mb") else "")
+          + f"; measured {s['date'][:16].replace('T', ' ')}"
+          + (f" on commit {s['code']['commit']}{' with uncommitted changes in rag/' if s['code'].get('dirty') else ''}"
+             if s.get("code", {}).get("commit") else "")
+          + f", load average {s.get('load_avg', {}).get('before')} → "
+            f"{s.get('load_avg', {}).get('after')}.", ""]
+    L += quality_table(s) + [""]
+    if key == "cmrc":
+        used = (s.get("settings") or {}).get("reader_min_confidence")
+        L += [CMRC_IN_SAMPLE + (" **This run is in-sample** (declining below 0.46)." if used == IN_SAMPLE_THRESHOLD
+                                else f" This run (declining below {used}) is after the refit."), ""]
+        before = load(res / "cmrc_in_sample.json")
+        if before and before is not s and not s.get("oracle"):
+            L += ["This run measured the default end to end only (`--no-oracle --no-rules`, no declining "
+                  "curve: a full run takes over an hour on this machine). The last full run before the "
+                  f"refit ({before['date'][:16].replace('T', ' ')}, commit {before.get('code', {}).get('commit')}, "
+                  f"declining below {(before.get('settings') or {}).get('reader_min_confidence')}; in-sample, "
+                  "`docs/bench/cmrc_in_sample.json`) gave:", ""]
+            L += quality_table(before) + [""]
+    if s.get("oracle") and not s.get("oracle_passages"):
+        L += ["The oracle row of this run gave the whole gold paragraph as one passage (the earlier "
+              "definition).", ""]
+    L += reader_lines(key, s, res)
+    modes_file = load(res / f"{key}_retrieval_modes.json")
+    if modes_file:
+        L += [f"Retrieval modes (an earlier run with the rule-based answer step alone, "
+              f"{modes_file['date'][:16].replace('T', ' ')}, commit {modes_file.get('code', {}).get('commit')}):", ""]
+        L += quality_table(modes_file) + [""]
+    if not s.get("reader") and key in ("drcd", "xquad"):
+        L += ["The rule-based answer step alone (`RAG_READER=off`; the reader's rows are left out). The "
+              "reader was trained on 92% of this set's articles, so its figures here would measure memory, "
+              "not reading; CMRC above is its test, and its scores on the 8% of articles held out from "
+              "training are in [reader.md](reader.md).", ""]
+    L += abstention_lines(s, docs, key)
+    if key == "drcd":
+        nofold = load(res / "drcd_nofold.json")
+        folds = s["settings"].get("fold_scripts")
+        if folds is None:
+            L += ["DRCD is in traditional characters and is reported as is: the model and jieba see "
+                  "traditional text on both sides (questions and paragraphs), no script folding.", ""]
+        elif nofold:
+            L += ["DRCD is in traditional characters. The table above is the default pipeline, which folds "
+                  "traditional to simplified for BM25 and the answer step (`Settings.index.fold_scripts`, OpenCC "
+                  "t2s; answers and offsets stay in the original script). The same set as is, without "
+                  "folding (`rag eval drcd --set index.fold_scripts=false`):", ""]
+            L += quality_table(nofold) + [""]
+    return L
+
+
+def published_lines(results: dict, docs: Path) -> list[str]:
+    """Our rows beside the published ones, and the F1-latency plot."""
+    L: list[str] = []
+    L += ["## Beside published results", "",
+          "Published figures are from `../shared/bench/README.md`. *Reader-only* systems are given the gold "
+          "paragraph: compare them with our **oracle** row. *End-to-end, open-domain* (SRC→DS) retrieves from "
+          "all of Wikipedia, a far larger pool than our per-file corpus of a few hundred paragraphs, so our "
+          "end-to-end row is easier on the retrieval side; the answer step is where the gap is.", "",
+          "| set | system | kind | EM | F1 |", "|---|---|---|---|---|"]
+    for key, _, label, _ in SETS:
         s = results.get(key)
-        if not s:
-            continue
-        ix = s["index"]
-        L += [f"### {label} ({what})", "",
-              f"{s['paragraphs']} paragraphs → {ix['chunks']} chunks ({ix['dense_index']} index); "
-              f"{s['questions']} of {s['questions_total']} questions; index built {ix.get('built_at', '?')[:16]} in "
-              f"{fmt_s(ix.get('seconds') or 0)} ({ix.get('chunks_per_s') or float('nan'):.1f} chunks/s, embedding "
-              f"included; reused since); peak RSS {s['peak_rss_mb']:.0f} MiB"
-              + (f" (index build: {ix['peak_rss_mb']:.0f} MiB)" if ix.get("peak_rss_mb") else "")
-              + f"; measured {s['date'][:16].replace('T', ' ')}"
-              + (f" on commit {s['code']['commit']}{' with uncommitted changes in rag/' if s['code'].get('dirty') else ''}"
-                 if s.get("code", {}).get("commit") else "")
-              + f", load average {s.get('load_avg', {}).get('before')} → "
-                f"{s.get('load_avg', {}).get('after')}.", ""]
-        L += quality_table(s) + [""]
-        if key == "cmrc":
-            used = (s.get("settings") or {}).get("reader_min_confidence")
-            L += [CMRC_IN_SAMPLE + (" **This run is in-sample** (declining below 0.46)." if used == IN_SAMPLE_THRESHOLD
-                                    else f" This run (declining below {used}) is after the refit."), ""]
-            before = load(res / "cmrc_in_sample.json")
-            if before and before is not s and not s.get("oracle"):
-                L += ["This run measured the default end to end only (`--no-oracle --no-rules`, no declining "
-                      "curve: a full run takes over an hour on this machine). The last full run before the "
-                      f"refit ({before['date'][:16].replace('T', ' ')}, commit {before.get('code', {}).get('commit')}, "
-                      f"declining below {(before.get('settings') or {}).get('reader_min_confidence')}; in-sample, "
-                      "`docs/bench/cmrc_in_sample.json`) gave:", ""]
-                L += quality_table(before) + [""]
-        if s.get("oracle") and not s.get("oracle_passages"):
-            L += ["The oracle row of this run gave the whole gold paragraph as one passage (the earlier "
-                  "definition).", ""]
-        if s.get("reader"):
-            rd = s["reader"]
-            members = rd.get("members") or [rd]   # runs before the ensemble had one file, no members
-            named = "; ".join(
-                f"`{Path(m['weights']).name}`, epoch {m.get('epoch')} (held-out DRCD/XQuAD articles: "
-                f"F1 {(m.get('dev') or {}).get('f1')}, EM {(m.get('dev') or {}).get('em')})" for m in members)
-            L += [f"Trained reader: {named}"
-                  + ("; their start and end logits are averaged" if len(members) > 1 else "")
-                  + ". See [reader.md](reader.md). Rows marked *rules alone* answer the same questions from the "
-                  "same passages with the rule-based extractor only (`reader=off`), in the same run, question by "
-                  "question.", ""]
-        pair = load(res / f"{key}_ensemble.json")
-        if pair and pair.get("reader"):
-            L += [f"The two shipped reader members together (`reader=ensemble`, logits averaged; a separate full "
-                  f"run {pair['date'][:16].replace('T', ' ')}, commit {pair.get('code', {}).get('commit')}):", ""]
-            L += quality_table(pair) + [""]
-            used = (pair.get("settings") or {}).get("reader_min_confidence")
-            if key == "cmrc" and used is not None and used != (s.get("settings") or {}).get("reader_min_confidence"):
-                L += [f"That run declined below {used}, the threshold fitted on CMRC dev itself: in-sample, "
-                      "not comparable with the run above.", ""]
-        modes_file = load(res / f"{key}_retrieval_modes.json")
-        if modes_file:
-            L += [f"Retrieval modes (an earlier run with the rule-based answer step alone, "
-                  f"{modes_file['date'][:16].replace('T', ' ')}, commit {modes_file.get('code', {}).get('commit')}):", ""]
-            L += quality_table(modes_file) + [""]
-        if not s.get("reader") and key in ("drcd", "xquad"):
-            L += ["The rule-based answer step alone (`RAG_READER=off`; the reader's rows are left out). The "
-                  "reader was trained on 92% of this set's articles, so its figures here would measure memory, "
-                  "not reading; CMRC above is its test, and its scores on the 8% of articles held out from "
-                  "training are in [reader.md](reader.md).", ""]
-        L += abstention_lines(s, docs, key)
-        if key == "drcd":
-            nofold = load(res / "drcd_nofold.json")
-            folds = s["settings"].get("fold_scripts")
-            if folds is None:
-                L += ["DRCD is in traditional characters and is reported as is: the model and jieba see "
-                      "traditional text on both sides (questions and paragraphs), no script folding.", ""]
-            elif nofold:
-                L += ["DRCD is in traditional characters. The table above is the default pipeline, which folds "
-                      "traditional to simplified for BM25 and the answer step (`Settings.index.fold_scripts`, OpenCC "
-                      "t2s; answers and offsets stay in the original script). The same set as is, without "
-                      "folding (`rag eval drcd --set fold_scripts=false`):", ""]
-                L += quality_table(nofold) + [""]
+        if s:
+            step = "trained reader + rules" if s.get("reader") else "rule-based answer step"
+            if s.get("oracle"):
+                L.append(f"| {label} | **rag-zh, {step}, gold paragraph given** | reader-only | "
+                         f"**{s['oracle']['em']:.1f}** | **{s['oracle']['f1']:.1f}** |")
+            alone = (s.get("reader_alone") or {}).get("oracle")
+            if alone:
+                L.append(f"| {label} | **rag-zh, trained reader alone (its best span, never declined), gold "
+                         f"paragraph given** | reader-only | **{alone['em']:.1f}** | **{alone['f1']:.1f}** |")
+            h = s["modes"].get("hybrid")
+            if h:
+                L.append(f"| {label} | **rag-zh, hybrid retrieval + {step}** | end-to-end, this file's "
+                         f"paragraphs | **{h['em']:.1f}** | **{h['f1']:.1f}** |")
+            if key in ("drcd", "xquad") and s.get("reader"):
+                L.append(f"| {label} | (the reader was trained on this set: not a fair comparison) | | | |")
+        for pk, system, kind, em, f1, note in PUBLISHED:
+            if pk == key:
+                L.append(f"| {label} | {system}{' (' + note + ')' if note else ''} | {kind} | {em} | {f1} |")
+    L += [""]
+    rows = []
+    for key, _, label, _ in SETS:
+        s = results.get(key)
+        if s and "bm25" in s["modes"] and key in PUBLISHED_BM25_R1:
+            rows.append(f"{label}: our BM25 (jieba words) Recall@1 {s['modes']['bm25']['recall@1']:.3f} "
+                        f"against ≈ {PUBLISHED_BM25_R1[key]} for character BM25 in the data README")
+    if rows:
+        L += ["Retrieval: " + "; ".join(rows) + ". These questions were written while reading the paragraph, "
+              "so keyword search is strong; pooling the three sets (below, scale benchmark) is harder.", ""]
+
+    plot_quality(results, docs / "bench_f1_latency.png")
+    L += ["![Answer F1 against median latency for each set and retrieval mode](bench_f1_latency.png)", ""]
+    return L
 
 
+def scale_lines(scale: dict, docs: Path) -> list[str]:
+    """The scale benchmark: its table, the copy check, the plot and the flat-or-HNSW lines."""
+    L: list[str] = []
+    pool = scale["pool"]
+    L += ["## Scale: 1k to 100k chunks", "",
+          f"Corpus: the {pool['real_chunks']} real chunks of the three sets pooled (embedded once by `rag eval`); "
+          "smaller sizes are subsets of whole paragraphs, larger ones add synthetic copies: for the dense side a "
+          "copy keeps the corpus-mean direction of its source with Gaussian noise on the rest, renormalised, so "
+          "it is as close to its source as a real nearest neighbour and as far from the rest as real chunks are "
+          f"from each other; for BM25, its tokens with {100 * scale['token_replace']:.0f}% replaced by random "
+          "draws from the pooled token frequencies. Questions: up to "
+          f"{max(r['questions'] for r in scale['sizes'])} real questions per size (sampled from the three sets, "
+          "gold paragraph in the corpus). Each size runs in its own process. Latency here is `Retriever.search` "
+          "with the query vector precomputed (dense search + BM25 + fusion); embedding one query costs "
+          f"**{pool['query_embedding_ms_p50']:.1f} ms** (median, p95 {pool['query_embedding_ms_p95']:.1f} ms) on "
+          "top, whatever the corpus size. HNSW uses the project's settings "
+          f"(M {scale['sizes'][0]['hnsw_params']['M']}, efConstruction "
+          f"{scale['sizes'][0]['hnsw_params']['efConstruction']}, efSearch "
+          f"{scale['sizes'][0]['hnsw_params']['efSearch']}).", "",
+          "| chunks (synthetic) | build BM25 / flat / HNSW, s | memory BM25 / flat / HNSW, MiB | peak RSS MiB "
+          "| hybrid search p50 flat / HNSW, ms | FAISS alone p50 flat / HNSW, ms | BM25 alone p50 ms "
+          "| hybrid R@5 flat / HNSW | dense R@5 flat / HNSW | BM25 R@5 | HNSW finds of flat's top 30 |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in scale["sizes"]:
+        f, h = r["flat"], r["hnsw"]
+        L.append(f"| {r['chunks']:,} ({r['synthetic']:,}) | {r['bm25_build_s']:.1f} / {r['flat_build_s']:.2f} / "
+                 f"{r['hnsw_build_s']:.1f} | {r['bm25_mb']:.0f} / {r['flat_mb']:.0f} / {r['hnsw_mb']:.0f} | "
+                 f"{r['peak_rss_mb']:.0f} | {f['hybrid']['search_ms_p50']:.1f} / {h['hybrid']['search_ms_p50']:.1f} | "
+                 f"{r['faiss_flat_ms_p50']:.2f} / {r['faiss_hnsw_ms_p50']:.2f} | {f['bm25']['search_ms_p50']:.1f} | "
+                 f"{f['hybrid']['recall@5']:.3f} / {h['hybrid']['recall@5']:.3f} | "
+                 f"{f['dense']['recall@5']:.3f} / {h['dense']['recall@5']:.3f} | {f['bm25']['recall@5']:.3f} | "
+                 f"{r['hnsw_recall_of_flat_top30']:.3f} |")
+    L += ["", "Recall@5 counts only the real gold paragraph; a copy of it in the top 5 does not count "
+          "(`recall@5_by_source` in the JSON counts it too). Copies are hard distractors, so the recall at "
+          "sizes above the real pool is a pessimistic figure.", ""]
+    syn = [r for r in scale["sizes"] if r.get("synthetic")]
+    if syn:
+        r = syn[-1]
+        L += [f"Copy check at {r['chunks']:,} chunks: cosine copy–source {r['copy_to_source_cos']:.3f} "
+              f"(target: median nearest-other-paragraph cosine {r['copy_target_cos']:.3f}); copy–random real "
+              f"chunk {r['copy_to_random_real_cos']:.3f} against {r['real_random_pair_cos']:.3f} between real "
+              "chunks.", ""]
+    plot_scale(scale, docs / "bench_scale.png")
+    L += ["![Query latency and memory against corpus size, flat and HNSW](bench_scale.png)", ""]
+    L += ["### Flat or HNSW", ""]
+    L += hnsw_lines(scale)
+    L += ["", "<!-- threshold -->", ""]
+    return L
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", default=str(ROOT / "docs" / "bench"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = ap.parse_args()
+    res = Path(args.results)
+    results = {key: load(res / f"{key}.json") for key, *_ in SETS}
+    if not results.get("cmrc"):   # no run since the refit yet: show the last one, marked in-sample below
+        results["cmrc"] = load(res / "cmrc_in_sample.json")
+    results = {k: v for k, v in results.items() if v}
+    scale = load(res / "scale.json")
+    run = load(res / "run.json") or {}
+    docs = Path(args.out).parent
+
+    L = intro_lines(results, scale) + commands_lines(results, scale, run)
+    L += ["## Results per set", ""]
+    for key, _, label, what in SETS:
+        if results.get(key):
+            L += set_lines(key, label, what, results[key], res, docs)
     if results:
-        L += ["## Beside published results", "",
-              "Published figures are from `../shared/bench/README.md`. *Reader-only* systems are given the gold "
-              "paragraph: compare them with our **oracle** row. *End-to-end, open-domain* (SRC→DS) retrieves from "
-              "all of Wikipedia, a far larger pool than our per-file corpus of a few hundred paragraphs, so our "
-              "end-to-end row is easier on the retrieval side; the answer step is where the gap is.", "",
-              "| set | system | kind | EM | F1 |", "|---|---|---|---|---|"]
-        for key, _, label, _ in SETS:
-            s = results.get(key)
-            if s:
-                step = "trained reader + rules" if s.get("reader") else "rule-based answer step"
-                if s.get("oracle"):
-                    L.append(f"| {label} | **rag-zh, {step}, gold paragraph given** | reader-only | "
-                             f"**{s['oracle']['em']:.1f}** | **{s['oracle']['f1']:.1f}** |")
-                alone = (s.get("reader_alone") or {}).get("oracle")
-                if alone:
-                    L.append(f"| {label} | **rag-zh, trained reader alone (its best span, never declined), gold "
-                             f"paragraph given** | reader-only | **{alone['em']:.1f}** | **{alone['f1']:.1f}** |")
-                h = s["modes"].get("hybrid")
-                if h:
-                    L.append(f"| {label} | **rag-zh, hybrid retrieval + {step}** | end-to-end, this file's "
-                             f"paragraphs | **{h['em']:.1f}** | **{h['f1']:.1f}** |")
-                if key in ("drcd", "xquad") and s.get("reader"):
-                    L.append(f"| {label} | (the reader was trained on this set: not a fair comparison) | | | |")
-            for pk, system, kind, em, f1, note in PUBLISHED:
-                if pk == key:
-                    L.append(f"| {label} | {system}{' (' + note + ')' if note else ''} | {kind} | {em} | {f1} |")
-        L += [""]
-        rows = []
-        for key, _, label, _ in SETS:
-            s = results.get(key)
-            if s and "bm25" in s["modes"] and key in PUBLISHED_BM25_R1:
-                rows.append(f"{label}: our BM25 (jieba words) Recall@1 {s['modes']['bm25']['recall@1']:.3f} "
-                            f"against ≈ {PUBLISHED_BM25_R1[key]} for character BM25 in the data README")
-        if rows:
-            L += ["Retrieval: " + "; ".join(rows) + ". These questions were written while reading the paragraph, "
-                  "so keyword search is strong; pooling the three sets (below, scale benchmark) is harder.", ""]
-
-    if results:
-        plot_quality(results, docs / "bench_f1_latency.png")
-        L += ["![Answer F1 against median latency for each set and retrieval mode](bench_f1_latency.png)", ""]
-
+        L += published_lines(results, docs)
     if scale:
-        pool = scale["pool"]
-        L += ["## Scale: 1k to 100k chunks", "",
-              f"Corpus: the {pool['real_chunks']} real chunks of the three sets pooled (embedded once by `rag eval`); "
-              "smaller sizes are subsets of whole paragraphs, larger ones add synthetic copies: for the dense side a "
-              "copy keeps the corpus-mean direction of its source with Gaussian noise on the rest, renormalised, so "
-              "it is as close to its source as a real nearest neighbour and as far from the rest as real chunks are "
-              f"from each other; for BM25, its tokens with {100 * scale['token_replace']:.0f}% replaced by random "
-              "draws from the pooled token frequencies. Questions: up to "
-              f"{max(r['questions'] for r in scale['sizes'])} real questions per size (sampled from the three sets, "
-              "gold paragraph in the corpus). Each size runs in its own process. Latency here is `Retriever.search` "
-              "with the query vector precomputed (dense search + BM25 + fusion); embedding one query costs "
-              f"**{pool['query_embedding_ms_p50']:.1f} ms** (median, p95 {pool['query_embedding_ms_p95']:.1f} ms) on "
-              "top, whatever the corpus size. HNSW uses the project's settings "
-              f"(M {scale['sizes'][0]['hnsw_params']['M']}, efConstruction "
-              f"{scale['sizes'][0]['hnsw_params']['efConstruction']}, efSearch "
-              f"{scale['sizes'][0]['hnsw_params']['efSearch']}).", "",
-              "| chunks (synthetic) | build BM25 / flat / HNSW, s | memory BM25 / flat / HNSW, MiB | peak RSS MiB "
-              "| hybrid search p50 flat / HNSW, ms | FAISS alone p50 flat / HNSW, ms | BM25 alone p50 ms "
-              "| hybrid R@5 flat / HNSW | dense R@5 flat / HNSW | BM25 R@5 | HNSW finds of flat's top 30 |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in scale["sizes"]:
-            f, h = r["flat"], r["hnsw"]
-            L.append(f"| {r['chunks']:,} ({r['synthetic']:,}) | {r['bm25_build_s']:.1f} / {r['flat_build_s']:.2f} / "
-                     f"{r['hnsw_build_s']:.1f} | {r['bm25_mb']:.0f} / {r['flat_mb']:.0f} / {r['hnsw_mb']:.0f} | "
-                     f"{r['peak_rss_mb']:.0f} | {f['hybrid']['search_ms_p50']:.1f} / {h['hybrid']['search_ms_p50']:.1f} | "
-                     f"{r['faiss_flat_ms_p50']:.2f} / {r['faiss_hnsw_ms_p50']:.2f} | {f['bm25']['search_ms_p50']:.1f} | "
-                     f"{f['hybrid']['recall@5']:.3f} / {h['hybrid']['recall@5']:.3f} | "
-                     f"{f['dense']['recall@5']:.3f} / {h['dense']['recall@5']:.3f} | {f['bm25']['recall@5']:.3f} | "
-                     f"{r['hnsw_recall_of_flat_top30']:.3f} |")
-        L += ["", "Recall@5 counts only the real gold paragraph; a copy of it in the top 5 does not count "
-              "(`recall@5_by_source` in the JSON counts it too). Copies are hard distractors, so the recall at "
-              "sizes above the real pool is a pessimistic figure.", ""]
-        syn = [r for r in scale["sizes"] if r.get("synthetic")]
-        if syn:
-            r = syn[-1]
-            L += [f"Copy check at {r['chunks']:,} chunks: cosine copy–source {r['copy_to_source_cos']:.3f} "
-                  f"(target: median nearest-other-paragraph cosine {r['copy_target_cos']:.3f}); copy–random real "
-                  f"chunk {r['copy_to_random_real_cos']:.3f} against {r['real_random_pair_cos']:.3f} between real "
-                  "chunks.", ""]
-        plot_scale(scale, docs / "bench_scale.png")
-        L += ["![Query latency and memory against corpus size, flat and HNSW](bench_scale.png)", ""]
-        L += ["### Flat or HNSW", ""]
-        L += hnsw_lines(scale)
-        L += ["", "<!-- threshold -->", ""]
+        L += scale_lines(scale, docs)
     L += ["## Regression guard", "", regression_guard_text(), ""]
     L += [f"_Page generated {time.strftime('%Y-%m-%d %H:%M')}._", ""]
     text = "\n".join(L)

@@ -39,23 +39,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")   # before the model libraries are imported
 
 import numpy as np  # noqa: E402
 
+from rag.bench.cache import EmbeddingCache  # noqa: E402
+from rag.bench.figures import machine_info, percentile  # noqa: E402
+from rag.bench.squad import KNOWN_SETS, load_squad, resolve  # noqa: E402
+from rag.bench.system import bench_system, default_index_dir, ensure_bench_index  # noqa: E402
+from rag.config import INDEX_FORMAT_VERSION, Settings  # noqa: E402
 from rag.index import faiss_store as dense  # noqa: E402
 from rag.index.bm25 import BM25  # noqa: E402
-from rag.config import INDEX_FORMAT_VERSION, Settings  # noqa: E402
-from rag.config import default_cache_dir  # noqa: E402
-from rag.bench.run import (BenchQA, EmbeddingCache, default_index_dir, ensure_bench_index, machine_info,  # noqa: E402
-                          percentile)
-from rag.retrieve.retriever import Retriever  # noqa: E402
-from rag.bench.squad import KNOWN_SETS, load_squad, resolve  # noqa: E402
 from rag.index.store import Manifest, StoredIndex  # noqa: E402
+from rag.query.analyse import QueryAnalyser  # noqa: E402
+from rag.retrieve.retriever import Retriever  # noqa: E402
 from rag.types import Chunk  # noqa: E402
 
 SETS = ("cmrc", "drcd", "xquad")
@@ -87,16 +87,16 @@ def prepare(work: Path, args: argparse.Namespace) -> dict:
     """Load (or build) the three cached indexes, pool them, embed the sampled questions."""
     from rag.embed.encoder import Embedder
 
-    settings = Settings()
-    enc = Embedder(settings.embed.model, settings.embed.query_prompt, settings.embed.passage_prompt, settings.embed.batch_size)
-    root = Path(args.cache) if args.cache else default_cache_dir() / "bench"
+    settings = Settings.from_env().with_overrides({"reader.weights": "off"})   # retrieval only
+    enc = Embedder.from_settings(settings)
+    root = Path(args.cache) if args.cache else settings.paths.cache_dir / "bench"
     cached = EmbeddingCache(enc, root / "embeddings")
     rng = random.Random(args.seed)
     chunks, vectors, questions, sets = [], [], [], {}
     for name in SETS:
         sset = load_squad(resolve(name, args.data))
         index_dir = default_index_dir(sset, settings, enc.name, root)
-        qa = BenchQA(sset.documents(), index_dir, settings, cached)
+        qa = bench_system(sset.documents(), index_dir, settings, cached)
         t = time.perf_counter()
         ensure_bench_index(qa, index_dir, sys.stderr.isatty(), cached)
         ix = qa.index
@@ -116,23 +116,7 @@ def prepare(work: Path, args: argparse.Namespace) -> dict:
     t = time.perf_counter()
     Q = enc.encode_queries(texts)
     batch_s = time.perf_counter() - t
-    # One query at a time, as `ask` does; with 1 and with 2 torch threads (on a shared 2-core
-    # machine, 2 threads wait on each other whenever another process holds a core).
-    import torch
-
-    threads0 = torch.get_num_threads()
-    by_threads = {}
-    for th in sorted({1, max(1, min(2, os.cpu_count() or 1)), threads0}):
-        torch.set_num_threads(th)
-        for q in texts[:3]:
-            enc.encode_queries([q])
-        lat = []
-        for q in texts[:args.embed_samples]:
-            t = time.perf_counter()
-            enc.encode_queries([q])
-            lat.append((time.perf_counter() - t) * 1000)
-        by_threads[str(th)] = {"p50": statistics.median(lat), "p95": percentile(lat, 95)}
-    torch.set_num_threads(threads0)
+    threads0, by_threads = query_embedding_ms(enc, texts[:args.embed_samples])
     np.save(work / "vectors.npy", V)
     np.save(work / "queries.npy", Q.astype(np.float32))
     with open(work / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -146,6 +130,27 @@ def prepare(work: Path, args: argparse.Namespace) -> dict:
             "query_embedding_ms_by_threads": by_threads,
             "query_embedding_batch_ms_per_query": 1000 * batch_s / max(1, len(texts)),
             "embed_samples": min(args.embed_samples, len(texts)), "load_avg": list(os.getloadavg())}
+
+
+def query_embedding_ms(enc, texts: list[str]) -> tuple[int, dict[str, dict[str, float]]]:
+    """Embedding one query at a time, as ``ask`` does, with 1 and with 2 torch threads (on a shared 2-core
+    machine, 2 threads wait on each other whenever another process holds a core): p50/p95 ms by threads."""
+    import torch
+
+    threads0 = torch.get_num_threads()
+    by_threads = {}
+    for th in sorted({1, max(1, min(2, os.cpu_count() or 1)), threads0}):
+        torch.set_num_threads(th)
+        for q in texts[:3]:
+            enc.encode_queries([q])
+        lat = []
+        for q in texts:
+            t = time.perf_counter()
+            enc.encode_queries([q])
+            lat.append((time.perf_counter() - t) * 1000)
+        by_threads[str(th)] = {"p50": statistics.median(lat), "p95": percentile(lat, 95)}
+    torch.set_num_threads(threads0)
+    return threads0, by_threads
 
 
 # --------------------------------------------------------------------------- child: one size
@@ -166,6 +171,38 @@ class LookupEncoder:
         return np.stack([self.table[t] for t in texts])
 
     def encode_passages(self, texts, show_progress=False):  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+class PrebuiltStore:
+    """The vector store of a measured size: the pooled matrix and a FAISS index built (and timed) beforehand.
+
+    Read-only: the :class:`~rag.index.protocol.VectorStore` methods the retriever uses.
+    """
+
+    def __init__(self, vectors: np.ndarray, index) -> None:
+        self.matrix, self.index = vectors, index
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return dense.search(self.index, vector, k)
+
+    def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        return self.matrix if rows is None else self.matrix[list(rows)]
+
+    def add(self, doc: str, vectors: np.ndarray) -> None:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    def delete(self, doc: str) -> int:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:  # pragma: no cover - never called
         raise NotImplementedError
 
 
@@ -204,78 +241,72 @@ def timed(fn, *a, **k):
     return out, time.perf_counter() - t
 
 
-def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    rows = [json.loads(line) for line in (work / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
-    Vreal = np.load(work / "vectors.npy")
-    Q = np.load(work / "queries.npy")
-    questions = json.loads((work / "questions.json").read_text(encoding="utf-8"))
+def _subset(rows: list[dict], Vreal: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, list, list, dict]:
+    """A corpus of about ``size`` chunks made of whole real paragraphs (seeded order)."""
+    docs_real = [r["doc"] for r in rows]
+    order = list(dict.fromkeys(docs_real))
+    random.Random(seed).shuffle(order)
+    by_doc: dict[str, list[int]] = {}
+    for i, d in enumerate(docs_real):
+        by_doc.setdefault(d, []).append(i)
+    take: list[int] = []
+    for d in order:
+        if len(take) >= size:
+            break
+        take += by_doc[d]
+    sel = np.array(sorted(take))
+    toks = [rows[i]["tokens"] for i in sel]
+    chunks = [Chunk(rows[i]["id"], rows[i]["doc"], rows[i]["start"], rows[i]["end"], rows[i]["text"],
+                    rows[i]["heading"]) for i in sel]
+    return Vreal[sel], toks, chunks, {"synthetic": 0}
+
+
+def _keyword_copies(rows: list[dict], src: np.ndarray, rng: np.random.Generator) -> list[list[str]]:
+    """Every real chunk's tokens, then one copy per ``src`` row with 30% of its tokens redrawn from the pool."""
+    vocab: dict[str, int] = {}
+    flat = []
+    for r in rows:
+        for t in r["tokens"]:
+            flat.append(vocab.setdefault(t, len(vocab)))
+    inv = list(vocab)
+    flat_a = np.asarray(flat)
+    toks = [r["tokens"] for r in rows]
+    for s in src:
+        base = rows[s]["tokens"]
+        mask = rng.random(len(base)) < TOKEN_REPLACE
+        draws = flat_a[rng.integers(0, len(flat_a), size=int(mask.sum()))]
+        it = iter(draws)
+        toks.append([inv[next(it)] if m else t for t, m in zip(base, mask)])
+    return toks
+
+
+def _with_copies(rows: list[dict], Vreal: np.ndarray, size: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, list, list, dict]:
+    """Every real chunk plus synthetic copies up to ``size`` (see the module docstring), with how close they are."""
     real = len(rows)
     docs_real = [r["doc"] for r in rows]
-    out: dict = {"size": size}
+    n_copy = size - real
+    src = np.arange(n_copy) % real
+    rng.shuffle(src)
+    target = nn_cos_median(Vreal, docs_real, 1000, rng)
+    copies = make_copies(Vreal, src, target, rng)
+    V = np.concatenate([Vreal, copies])
+    toks = _keyword_copies(rows, src, rng)
+    chunks = [Chunk(r["id"], r["doc"], r["start"], r["end"], r["text"], r["heading"]) for r in rows]
+    chunks += [Chunk(f"copy/{j}#0", f"copy/{j}", 0, len(rows[s]["text"]), rows[s]["text"])
+               for j, s in enumerate(src)]
+    sample = rng.choice(n_copy, size=min(2000, n_copy), replace=False)
+    other = rng.integers(0, real, size=len(sample))
+    facts = {"synthetic": n_copy, "copy_target_cos": round(target, 4),
+             "copy_to_source_cos": round(float(np.mean(np.sum(copies[sample] * Vreal[src[sample]], axis=1))), 4),
+             "copy_to_random_real_cos": round(float(np.mean(np.sum(copies[sample] * Vreal[other], axis=1))), 4),
+             "real_random_pair_cos": round(float(np.mean(np.sum(Vreal[sample % real] * Vreal[other], axis=1))), 4),
+             "_source_doc": docs_real + [docs_real[s] for s in src]}
+    return V, toks, chunks, facts
 
-    if size <= real:
-        # A subset of whole paragraphs (seeded order).
-        order = list(dict.fromkeys(docs_real))
-        random.Random(seed).shuffle(order)
-        by_doc: dict[str, list[int]] = {}
-        for i, d in enumerate(docs_real):
-            by_doc.setdefault(d, []).append(i)
-        take: list[int] = []
-        for d in order:
-            if len(take) >= size:
-                break
-            take += by_doc[d]
-        sel = np.array(sorted(take))
-        V = Vreal[sel]
-        toks = [rows[i]["tokens"] for i in sel]
-        chunks = [Chunk(rows[i]["id"], rows[i]["doc"], rows[i]["start"], rows[i]["end"], rows[i]["text"],
-                        rows[i]["heading"]) for i in sel]
-        source_doc = [c.doc for c in chunks]
-        out["synthetic"] = 0
-    else:
-        n_copy = size - real
-        src = np.arange(n_copy) % real
-        rng.shuffle(src)
-        target = nn_cos_median(Vreal, docs_real, 1000, rng)
-        copies = make_copies(Vreal, src, target, rng)
-        V = np.concatenate([Vreal, copies])
-        # keyword copies: 30% of the tokens replaced by draws from the pooled token frequencies
-        vocab: dict[str, int] = {}
-        flat = []
-        for r in rows:
-            for t in r["tokens"]:
-                flat.append(vocab.setdefault(t, len(vocab)))
-        inv = list(vocab)
-        flat_a = np.asarray(flat)
-        toks = [r["tokens"] for r in rows]
-        for s in src:
-            base = rows[s]["tokens"]
-            mask = rng.random(len(base)) < TOKEN_REPLACE
-            draws = flat_a[rng.integers(0, len(flat_a), size=int(mask.sum()))]
-            it = iter(draws)
-            toks.append([inv[next(it)] if m else t for t, m in zip(base, mask)])
-        chunks = [Chunk(r["id"], r["doc"], r["start"], r["end"], r["text"], r["heading"]) for r in rows]
-        chunks += [Chunk(f"copy/{j}#0", f"copy/{j}", 0, len(rows[s]["text"]), rows[s]["text"])
-                   for j, s in enumerate(src)]
-        source_doc = docs_real + [docs_real[s] for s in src]
-        sample = rng.choice(n_copy, size=min(2000, n_copy), replace=False)
-        out["synthetic"] = n_copy
-        out["copy_target_cos"] = round(target, 4)
-        out["copy_to_source_cos"] = round(float(np.mean(np.sum(copies[sample] * Vreal[src[sample]], axis=1))), 4)
-        other = rng.integers(0, real, size=len(sample))
-        out["copy_to_random_real_cos"] = round(float(np.mean(np.sum(copies[sample] * Vreal[other], axis=1))), 4)
-        out["real_random_pair_cos"] = round(float(np.mean(np.sum(Vreal[sample % real] * Vreal[other], axis=1))), 4)
-    n = len(chunks)
-    out["chunks"] = n
-    in_corpus = set(c.doc for c in chunks)
-    qs = [(i, q) for i, q in enumerate(questions) if q["doc"] in in_corpus]
-    random.Random(seed + 1).shuffle(qs)
-    qs = qs[:n_questions]
-    out["questions"] = len(qs)
-    del rows
 
-    settings = Settings()
+def _build(V: np.ndarray, toks: list, settings: Settings, out: dict) -> tuple[BM25, object, object]:
+    """BM25, flat and HNSW indexes, each timed, with their size and the memory they took."""
     rss0 = rss_mb()
     out["rss_base_mb"] = round(rss0, 1)
     bm25, s = timed(BM25.build, toks, settings.index.bm25_k1, settings.index.bm25_b)
@@ -283,7 +314,7 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
     out["bm25_mb"] = round((bm25.indptr.nbytes + bm25.doc_ids.nbytes + bm25.tfs.nbytes + bm25.doc_len.nbytes) / 2**20, 1)
     rss1 = rss_mb()
     out["bm25_rss_delta_mb"] = round(rss1 - rss0, 1)
-    flat_ix, s = timed(dense.build_faiss, V, n + 1)          # exact
+    flat_ix, s = timed(dense.build_faiss, V, len(V) + 1)      # exact
     out["flat_build_s"] = round(s, 3)
     out["flat_mb"] = round(V.nbytes / 2**20, 1)
     rss2 = rss_mb()
@@ -296,47 +327,36 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
     out["rss_after_build_mb"] = round(rss_mb(), 1)
     out["hnsw_params"] = {"M": dense.HNSW_M, "efConstruction": dense.HNSW_EF_CONSTRUCTION,
                           "efSearch": dense.HNSW_EF_SEARCH}
+    return bm25, flat_ix, hnsw_ix
 
-    table = {questions[i]["question"]: Q[i] for i, _ in qs}
-    enc = LookupEncoder(table, V.shape[1])
-    manifest = Manifest(INDEX_FORMAT_VERSION, "precomputed", V.shape[1], {})
 
-    fold = bool(getattr(settings, "fold_scripts", False))
+def _measure(stored: StoredIndex, enc: LookupEncoder, settings: Settings, qs: list, queries: dict,
+             source_doc: list[str], real: int, modes: Sequence[str]) -> dict:
+    """Retriever.search latency and Recall@5 (also counting copies of the gold paragraph) per mode."""
+    res = {}
+    r = Retriever(stored, enc, settings)
+    for q in [q for _, q in qs[:5]]:                  # warm-up
+        r.search(queries[q["question"]], top_k=5, mode="hybrid")
+    for mode in modes:
+        lat, hit, hit_src = [], 0, 0
+        for _, q in qs:
+            query = queries[q["question"]]
+            t = time.perf_counter()
+            ps = r.search(query, top_k=5, mode=mode)
+            lat.append((time.perf_counter() - t) * 1000)
+            hit += any(p.chunk.doc == q["doc"] for p in ps)
+            rows_hit = [int(p.chunk.chunk_id.split("#")[0].split("/")[1]) if p.chunk.doc.startswith("copy/")
+                        else None for p in ps]
+            hit_src += any(p.chunk.doc == q["doc"] or (j is not None and source_doc[real + j] == q["doc"])
+                           for p, j in zip(ps, rows_hit))
+        k = max(1, len(qs))
+        res[mode] = {"recall@5": hit / k, "recall@5_by_source": hit_src / k,
+                     "search_ms_p50": statistics.median(lat), "search_ms_p95": percentile(lat, 95)}
+    return res
 
-    def keyword_query(q: str) -> str | None:
-        """As QASystem does: the keyword side is script-folded when the index is."""
-        if not fold:
-            return None
-        from rag.text.folding import to_simplified
 
-        f = to_simplified(q)
-        return f if f != q else None
-
-    def measure(ix, modes):
-        res = {}
-        stored = StoredIndex(manifest, chunks, toks, V, ix, bm25)
-        r = Retriever(stored, enc, settings)
-        for q in [q for _, q in qs[:5]]:                  # warm-up
-            r.search(q["question"], top_k=5, mode="hybrid", keyword_query=keyword_query(q["question"]))
-        for mode in modes:
-            lat, hit, hit_src = [], 0, 0
-            for _, q in qs:
-                t = time.perf_counter()
-                ps = r.search(q["question"], top_k=5, mode=mode, keyword_query=keyword_query(q["question"]))
-                lat.append((time.perf_counter() - t) * 1000)
-                hit += any(p.chunk.doc == q["doc"] for p in ps)
-                rows_hit = [int(p.chunk.chunk_id.split("#")[0].split("/")[1]) if p.chunk.doc.startswith("copy/")
-                            else None for p in ps]
-                hit_src += any(p.chunk.doc == q["doc"] or (j is not None and source_doc[real + j] == q["doc"])
-                               for p, j in zip(ps, rows_hit))
-            k = max(1, len(qs))
-            res[mode] = {"recall@5": hit / k, "recall@5_by_source": hit_src / k,
-                         "search_ms_p50": statistics.median(lat), "search_ms_p95": percentile(lat, 95)}
-        return res
-
-    out["flat"] = measure(flat_ix, ("hybrid", "dense", "bm25"))
-    out["hnsw"] = measure(hnsw_ix, ("hybrid", "dense"))
-    # FAISS alone, and how much of flat's candidate list HNSW finds.
+def _faiss_alone(flat_ix, hnsw_ix, Q: np.ndarray, qs: list, out: dict) -> None:
+    """FAISS search alone, flat against HNSW, and how much of flat's candidate list HNSW finds."""
     lat_f, lat_h, overlap = [], [], []
     for i, _ in qs:
         t = time.perf_counter()
@@ -351,6 +371,40 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
     out["faiss_flat_ms_p95"] = percentile(lat_f, 95)
     out["faiss_hnsw_ms_p95"] = percentile(lat_h, 95)
     out[f"hnsw_recall_of_flat_top{ANN_DEPTH}"] = statistics.fmean(overlap) if overlap else float("nan")
+
+
+def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
+    """Every figure of one corpus size (run in a child process: its own peak RSS)."""
+    rng = np.random.default_rng(seed)
+    rows = [json.loads(line) for line in (work / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    Vreal = np.load(work / "vectors.npy")
+    Q = np.load(work / "queries.npy")
+    questions = json.loads((work / "questions.json").read_text(encoding="utf-8"))
+    real = len(rows)
+    if size <= real:
+        V, toks, chunks, facts = _subset(rows, Vreal, size, seed)
+    else:
+        V, toks, chunks, facts = _with_copies(rows, Vreal, size, rng)
+    source_doc = facts.pop("_source_doc", [c.doc for c in chunks])
+    out: dict = {"size": size, **facts, "chunks": len(chunks)}
+    in_corpus = set(c.doc for c in chunks)
+    qs = [(i, q) for i, q in enumerate(questions) if q["doc"] in in_corpus]
+    random.Random(seed + 1).shuffle(qs)
+    qs = qs[:n_questions]
+    out["questions"] = len(qs)
+    del rows
+
+    settings = Settings()
+    bm25, flat_ix, hnsw_ix = _build(V, toks, settings, out)
+    enc = LookupEncoder({questions[i]["question"]: Q[i] for i, _ in qs}, V.shape[1])
+    manifest = Manifest(INDEX_FORMAT_VERSION, "precomputed", V.shape[1], {})
+    # Analysed once, as QASystem does before retrieving (script folding of the keyword side included).
+    analyser = QueryAnalyser(settings, bm25.vocab)
+    queries = {q["question"]: analyser.analyse(q["question"]) for _, q in qs}
+    for name, ix, modes in (("flat", flat_ix, ("hybrid", "dense", "bm25")), ("hnsw", hnsw_ix, ("hybrid", "dense"))):
+        stored = StoredIndex(manifest, chunks, toks, PrebuiltStore(V, ix), bm25)
+        out[name] = _measure(stored, enc, settings, qs, queries, source_doc, real, modes)
+    _faiss_alone(flat_ix, hnsw_ix, Q, qs, out)
     out["peak_rss_mb"] = round(peak_mb(), 1)
     return out
 
@@ -374,6 +428,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_size(Path(args.child), args.size, args.questions, args.seed)))
         return
+    args.data = args.data or Settings.from_env().paths.bench_data
     for name in SETS:
         if not resolve(name, args.data).is_file():
             sys.exit(f"bench_scale: {KNOWN_SETS[name]} not found under the data directory; pass --data")

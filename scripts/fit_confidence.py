@@ -1,4 +1,4 @@
-"""Fit the answer-confidence weights (rag/confidence.py) on the article development questions.
+"""Fit the answer-confidence weights (rag/answer/confidence.py) on the article development questions.
 
 Label: 1 when the answer contains a gold answer, 0 when it does not or when the
 question has no answer in the article. Prints the fitted weights, then, for
@@ -14,20 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")   # before the model libraries are imported
 
-from rag.config import Settings  # noqa: E402
 from rag.answer.confidence import WEIGHTS, confidence  # noqa: E402
 from rag.bench.metrics import contains_gold  # noqa: E402
+from rag.config import Settings  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def collect(qa: QASystem, path: Path) -> list[tuple[dict, int, bool]]:
@@ -37,8 +36,8 @@ def collect(qa: QASystem, path: Path) -> list[tuple[dict, int, bool]]:
             continue
         q = json.loads(line)
         ans = qa.ask(q["question"])
-        feats = ans.extra.get("features")
-        text = ans.answer if ans.answer is not None else ans.extra.get("withheld")
+        feats = ans.features or None
+        text = ans.answer if ans.answer is not None else ans.withheld
         if feats is None:  # nothing extracted at all: always declined
             rows.append((None, 0, q["answerable"]))
             continue
@@ -78,7 +77,8 @@ def main() -> None:
                     help="label 1 for a correct answer, or for any answerable question")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        qa = QASystem(ROOT / "corpus", Path(tmp) / "index", Settings().with_overrides({"answer.min_confidence": 0.0}))
+        settings = Settings.from_env().with_overrides({"answer.min_confidence": 0.0})
+        qa = QASystem(ROOT / "corpus", Path(tmp) / "index", settings)
         qa.build()
         dev = collect(qa, ROOT / "tests" / "data" / "article_qa.jsonl")
         hold = collect(qa, ROOT / "tests" / "data" / "article_qa_holdout.jsonl")

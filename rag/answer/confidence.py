@@ -1,11 +1,11 @@
 """How sure an extracted answer is: a few named features and a logistic model over them.
 
-The weights were fitted on the article development questions
-(``scripts/fit_confidence.py``: label 1 when the answer contains a gold
-answer, 0 when it does not or the question has none) and are checked on the
-held-out questions; the README reports both.
+The weights (:data:`rag.config.CONFIDENCE_WEIGHTS`) were fitted on the article
+development questions (``scripts/fit_confidence.py``: label 1 when the answer
+contains a gold answer, 0 when it does not or the question has none) and are
+checked on the held-out questions; the README reports both.
 
->>> round(confidence({"bias": 1.0}), 3) == round(1 / (1 + __import__("math").exp(-WEIGHTS["bias"])), 3)
+>>> round(confidence({"bias": 1.0}), 3) == round(1 / (1 + math.exp(-CONFIDENCE_WEIGHTS["bias"])), 3)
 True
 """
 
@@ -15,15 +15,18 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.config import CONFIDENCE_WEIGHTS
+from rag.text.lexicon import OFFICE_TITLES
+
+#: The old name of :data:`rag.config.CONFIDENCE_WEIGHTS`, kept for ``scripts/fit_confidence.py``.
+WEIGHTS = CONFIDENCE_WEIGHTS
+
 #: Named evidence for one answer; all values are numbers.
 Features = dict[str, float]
 
-#: Logistic-regression weights (see module docstring); unknown features weigh 0.
-WEIGHTS: dict[str, float] = {
-    "bias": -3.0, "overlap": 4.0, "bigram": 2.0, "dense": 10.0, "typed": 1.0, "whole": -1.5,
-    "missing_names": -1.0, "absent_names": -4.0, "far_names": -1.5, "untyped_needed": -3.0, "person_untyped": -1.0,
-    "deputy_trap": -6.0, "head_match": 0.0, "unknown_terms": 0.0, "anchors": 0.0, "conflict": -2.5,
-}
+#: The log-odds are clipped to this magnitude before the logistic (no overflow).
+_MAX_LOG_ODDS = 40.0
+_OFFICE = re.compile("(" + "|".join(OFFICE_TITLES) + ")")
 
 
 def confidence(features: Mapping[str, float], weights: Mapping[str, float] | None = None) -> float:
@@ -31,14 +34,14 @@ def confidence(features: Mapping[str, float], weights: Mapping[str, float] | Non
 
     Args:
         features: the evidence.
-        weights: weights to use (default :data:`WEIGHTS`).
+        weights: weights to use (default :data:`rag.config.CONFIDENCE_WEIGHTS`); unknown features weigh 0.
 
     Returns:
         A value in [0, 1].
     """
-    w = WEIGHTS if weights is None else weights
+    w = CONFIDENCE_WEIGHTS if weights is None else weights
     z = sum(w.get(k, 0.0) * v for k, v in features.items())
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+    return 1.0 / (1.0 + math.exp(-max(-_MAX_LOG_ODDS, min(_MAX_LOG_ODDS, z))))
 
 
 def deputy_trap(question: str, sentence: str) -> bool:
@@ -54,7 +57,7 @@ def deputy_trap(question: str, sentence: str) -> bool:
     >>> deputy_trap("数据管理局局长是谁?", "数据管理局副局长魏文涛表示。")
     True
     """
-    for m in re.finditer(r"(局长|厅长|部长|院长|市长|省长|主任|主席|书记|总裁|经理|校长|所长|会长|社长)", question):
+    for m in _OFFICE.finditer(question):
         title = m.group(1)
         if "副" + title in question or title not in sentence:
             continue

@@ -28,60 +28,88 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.clauses import trim
 from rag.answer.rules import cite_first
+from rag.answer.scoring import ScoredSentence, top_sentences
+from rag.answer.typed import DATE_RE, FIGURE, LIST_RE, NUMBER_RE, TITLE_RE
 from rag.config import Settings
 from rag.embed.protocol import Encoder
 from rag.query.types import Query
-from rag.answer.extraction import DATE_RE, LIST_RE, NUMBER_RE, ORG_SUFFIX, TITLE_RE, trim
-from rag.text.sentences import split_sentences
+from rag.text.lexicon import CLAUSE_MARKS, ORG_SUFFIX
 from rag.text.tokens import words_with_pos
 from rag.types import Answer, Citation, Passage, Span, Trace
 
 log = logging.getLogger(__name__)
 
-#: How many of the top passages the answer may come from.
-ANSWER_PASSAGES = 3
 #: Sentence and clause vectors kept between questions (texts of the corpus recur).
 VECTOR_CACHE = 20_000
+#: The confidence of a cross-lingual answer is a logistic of these (:meth:`CrossLingualAnswerer._confidence`):
+#: e5's cosine between an English question and a Chinese sentence that answers it lies around 0.80–0.84,
+#: unrelated sentences score 0.72–0.77.
+COSINE_CENTER = 0.79          # the cosine that is even odds
+COSINE_SLOPE = 40.0           # log-odds per unit of cosine above the centre
+MARGIN_SLOPE = 30.0           # log-odds per unit of lead over the second-best sentence
+LONE_MARGIN = 0.01            # the lead of a sentence that has no second
+NAME_HIT_ODDS = 0.8           # log-odds per question name found in the answer's passage
+TYPED_ODDS, UNTYPED_ODDS = 0.8, -0.5  # log-odds when the answer type was found / was not
 
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")
+_CLAUSE = re.compile(f"[^{re.escape(CLAUSE_MARKS)}]+")
+_ORG = re.compile(r"[\u4e00-\u9fff]{2,14}?" + ORG_SUFFIX.pattern)
+_YEARS = re.compile(r"\d{4}(?:(?:—|-|~|～|至|到)\d{4})?年?")
 
 
+def _number_spans(sent: str, question: str) -> list[tuple[int, int]]:
+    """Figures of ``sent`` that are not the question's own (2025 of "by 2025") nor years, units first."""
+    q_digits = set(re.findall(r"\d+", question))
+    spans = []
+    for m in NUMBER_RE.finditer(sent):
+        g = m.group()
+        if not FIGURE.search(g):
+            continue
+        digits = re.findall(r"\d+", g)
+        if digits and all(d in q_digits for d in digits):
+            continue  # 2025 of "by 2025" is not the answer
+        if _YEARS.fullmatch(g) and "year" not in question.lower():
+            continue  # a year (or a span of years) is a date, not an amount
+        spans.append(m.span())
 
-@dataclass(frozen=True)
-class _Sent:
-    passage: Passage
-    start: int       # offsets into the document
-    end: int
-    text: str
-    score: float
+    # digits with a unit (11条, 1500亿元) before bare numbers and numerals (四)
+    def rank(sp: tuple[int, int]) -> tuple[bool, bool, int]:
+        g = sent[sp[0]:sp[1]]
+        digits = bool(re.search(r"\d", g))
+        return (not (digits and re.search(r"[^\d.,—\-~～]", g)), not digits, sp[0])
+    return sorted(spans, key=rank)
+
+
+def _name_spans(qtype: str, sent: str) -> list[tuple[int, int]]:
+    """People (``nr``, surname and given name joined), places (``ns``) or organisations (``nt`` and
+    names by their suffix) in ``sent``."""
+    spans, pos = [], 0
+    words = words_with_pos(sent)
+    for n, (w, flag) in enumerate(words):
+        end = pos + len(w)
+        if qtype == "person" and flag == "nr":
+            if len(w) == 1 and n + 1 < len(words) and 1 <= len(words[n + 1][0]) <= 2:
+                end += len(words[n + 1][0])
+            if end - pos >= 2:
+                spans.append((pos, end))
+        elif qtype == "place" and flag == "ns":
+            spans.append((pos, end))
+        elif qtype == "org" and flag == "nt":
+            spans.append((pos, end))
+        pos += len(w)
+    if qtype == "org":
+        spans += [m.span() for m in _ORG.finditer(sent)]
+    return sorted(set(spans))
 
 
 def _typed_spans(qtype: str, sent: str, question: str) -> list[tuple[int, int]]:
     """Spans of ``sent`` of the expected type, best first."""
     if qtype == "number":
-        q_digits = set(re.findall(r"\d+", question))
-        spans = []
-        for m in NUMBER_RE.finditer(sent):
-            g = m.group()
-            if not re.search(r"\d|[一二三四五六七八九十百千两]", g):
-                continue
-            digits = re.findall(r"\d+", g)
-            if digits and all(d in q_digits for d in digits):
-                continue  # 2025 of "by 2025" is not the answer
-            if re.fullmatch(r"\d{4}(?:(?:—|-|~|～|至|到)\d{4})?年?", g) and "year" not in question.lower():
-                continue  # a year (or a span of years) is a date, not an amount
-            spans.append(m.span())
-        # digits with a unit (11条, 1500亿元) before bare numbers and numerals (四)
-        def rank(sp: tuple[int, int]) -> tuple[bool, bool, int]:
-            g = sent[sp[0]:sp[1]]
-            digits = bool(re.search(r"\d", g))
-            return (not (digits and re.search(r"[^\d.,—\-~～]", g)), not digits, sp[0])
-        return sorted(spans, key=rank)
+        return _number_spans(sent, question)
     if qtype == "date":
         return [m.span() for m in DATE_RE.finditer(sent)]
     if qtype == "title":
@@ -89,23 +117,7 @@ def _typed_spans(qtype: str, sent: str, question: str) -> list[tuple[int, int]]:
     if qtype == "list":
         return [m.span() for m in LIST_RE.finditer(sent)]
     if qtype in ("person", "place", "org"):
-        spans, pos = [], 0
-        words = words_with_pos(sent)
-        for n, (w, flag) in enumerate(words):
-            end = pos + len(w)
-            if qtype == "person" and flag == "nr":
-                if len(w) == 1 and n + 1 < len(words) and 1 <= len(words[n + 1][0]) <= 2:
-                    end += len(words[n + 1][0])
-                if end - pos >= 2:
-                    spans.append((pos, end))
-            elif qtype == "place" and flag == "ns":
-                spans.append((pos, end))
-            elif qtype == "org" and flag == "nt":
-                spans.append((pos, end))
-            pos += len(w)
-        if qtype == "org":
-            spans += [m.span() for m in re.finditer(r"[\u4e00-\u9fff]{2,14}?" + ORG_SUFFIX.pattern, sent)]
-        return sorted(set(spans))
+        return _name_spans(qtype, sent)
     return []
 
 
@@ -187,43 +199,49 @@ class CrossLingualAnswerer:
         """
         citations_src = list(passages[:top_k] if top_k else passages)
         question, names = query.text, list(query.names)
-        sents: list[tuple[Passage, int, int, str]] = []
-        seen: set[tuple[str, int]] = set()
-        for p in passages[:ANSWER_PASSAGES]:
-            c = p.chunk
-            for s in split_sentences(c.text, max_chars=self.settings.chunk.max_sentence_chars, heading_max_chars=0):
-                if (c.doc, c.start + s.start) in seen:
-                    continue
-                seen.add((c.doc, c.start + s.start))
-                sents.append((p, c.start + s.start, c.start + s.end, c.text[s.start:s.end]))
+        sents = list(top_sentences(passages[:self.settings.answer.passages], self.settings.chunk.max_sentence_chars))
         if not sents:
             return Answer(question, None, 0.0, None, tuple(Citation.from_passage(p) for p in citations_src))
         qv = np.asarray(self.encoder.encode_queries([question])[0], dtype=np.float32)
-        cos = self._passage_vectors([s[3] for s in sents]) @ qv
-        scored = sorted((_Sent(p, a, b, t, float(cos[i]) + 0.03 * sum(n in t for n in names) + 0.005 / p.rank)
-                         for i, (p, a, b, t) in enumerate(sents)), key=lambda s: -s.score)
-        qtype = query.answer_type
-        best, span = scored[0], None
-        for s in scored[:3]:
-            if s.score < scored[0].score - 0.015:
-                break
-            span = self._typed_span(question, qv, qtype, s.text, names)
-            if span is not None:
-                best = s
-                break
+        scored = self._scored(sents, qv, names)
+        best, span = self._best_span(question, qv, query.answer_type, scored, names)
+        whole = trim(best.text, 0, len(best.text))
         if span is None:
-            span = trim(best.text, 0, len(best.text))
-        conf = self._confidence(best, scored, names, typed=qtype != "what" and span != trim(best.text, 0, len(best.text)))
+            span = whole
+        conf = self._confidence(best, scored, names, typed=query.answer_type != "what" and span != whole)
         citations = cite_first(best.passage, citations_src)
+        trace = Trace(picked="crosslingual", names=tuple(names))
         if conf < self.settings.answer.min_confidence:
             return Answer(question, None, round(conf, 4), None, citations,
-                          withheld=best.text[span[0]:span[1]],
-                          trace=Trace(picked="crosslingual", names=tuple(names)))
+                          withheld=best.text[span[0]:span[1]], trace=trace)
         doc = best.passage.chunk.doc
         return Answer(question=question, answer=best.text[span[0]:span[1]], confidence=round(conf, 4),
                       answer_span=Span(doc, best.start + span[0], best.start + span[1]), citations=citations,
-                      sentence_span=Span(doc, best.start, best.end), cited_rank=1,
-                      trace=Trace(picked="crosslingual", names=tuple(names)))
+                      sentence_span=Span(doc, best.start, best.end), cited_rank=1, trace=trace)
+
+    def _scored(self, sents: Sequence[tuple[Passage, int, int, str]], qv: np.ndarray,
+                names: Sequence[str]) -> list[ScoredSentence]:
+        """The sentences by their cosine with the question, plus bonuses for the question's names
+        and the passage's rank; best first."""
+        s = self.settings.answer
+        cos = self._passage_vectors([t for _, _, _, t in sents]) @ qv
+        scored = [ScoredSentence(p, a, b, t, float(cos[i]) + s.crosslingual_name_bonus * sum(n in t for n in names)
+                                 + s.crosslingual_rank_bonus / p.rank)
+                  for i, (p, a, b, t) in enumerate(sents)]
+        return sorted(scored, key=lambda x: -x.score)
+
+    def _best_span(self, question: str, qv: np.ndarray, qtype: str, scored: Sequence[ScoredSentence],
+                   names: Sequence[str]) -> tuple[ScoredSentence, tuple[int, int] | None]:
+        """The first of the best sentences (within ``crosslingual_window`` of the best) that holds a
+        typed span, and that span; else the best sentence and None."""
+        s = self.settings.answer
+        for sent in scored[:s.sentences_tried]:
+            if sent.score < scored[0].score - s.crosslingual_window:
+                break
+            span = self._typed_span(question, qv, qtype, sent.text, names)
+            if span is not None:
+                return sent, span
+        return scored[0], None
 
     def _typed_span(self, question: str, qv: np.ndarray, qtype: str, sent: str,
                     names: Sequence[str]) -> tuple[int, int] | None:
@@ -234,8 +252,9 @@ class CrossLingualAnswerer:
         clauses = [m.span() for m in _CLAUSE.finditer(sent)]
         holding = [c for c in clauses if any(c[0] <= sp[0] and sp[1] <= c[1] for sp in spans)]
         if len(holding) > 1:
+            bonus = self.settings.answer.crosslingual_name_bonus
             cv = self._passage_vectors([sent[a:b] for a, b in holding])
-            sc = cv @ qv + np.array([0.03 * sum(n in sent[a:b] for n in names) for a, b in holding])
+            sc = cv @ qv + np.array([bonus * sum(n in sent[a:b] for n in names) for a, b in holding])
             clause = holding[int(np.argmax(sc))]
         else:
             clause = holding[0] if holding else (0, len(sent))
@@ -244,13 +263,11 @@ class CrossLingualAnswerer:
         return (s0, s1) if s1 > s0 else None
 
     @staticmethod
-    def _confidence(best: _Sent, scored: Sequence[_Sent], names: Sequence[str], typed: bool) -> float:
-        """Evidence for the chosen sentence, squashed into [0, 1].
-
-        e5's cosine between an English question and a Chinese sentence that
-        answers it lies around 0.80–0.84; unrelated sentences score 0.72–0.77.
-        """
-        margin = best.score - (scored[1].score if len(scored) > 1 else best.score - 0.01)
+    def _confidence(best: ScoredSentence, scored: Sequence[ScoredSentence], names: Sequence[str],
+                    typed: bool) -> float:
+        """Evidence for the chosen sentence, squashed into [0, 1] (see :data:`COSINE_CENTER`)."""
+        margin = best.score - (scored[1].score if len(scored) > 1 else best.score - LONE_MARGIN)
         hits = sum(1 for n in names if n in best.passage.chunk.text)
-        z = 40.0 * (best.score - 0.79) + 30.0 * margin + 0.8 * hits + (0.8 if typed else -0.5)
+        z = COSINE_SLOPE * (best.score - COSINE_CENTER) + MARGIN_SLOPE * margin + NAME_HIT_ODDS * hits \
+            + (TYPED_ODDS if typed else UNTYPED_ODDS)
         return 1.0 / (1.0 + math.exp(-z))

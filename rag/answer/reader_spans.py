@@ -8,8 +8,8 @@ spans; offsets are into the passage text.
 
 from __future__ import annotations
 
-
-from rag.answer.extraction import person_spans
+from rag.answer.names import person_spans
+from rag.text.lexicon import COMMAS_COLONS
 
 #: Characters never kept at either end of a reader span.
 _EDGE = set(" \t\r\n\u3000，。、；：！？,.;:!?…—-·")
@@ -82,9 +82,11 @@ def trim_particles(text: str, start: int, end: int) -> tuple[int, int]:
 
 #: Verbs that end a "who says" frame: 《措施》提出，… / 报告指出：… (a source, then what it says).
 _REPORTING = ("提出", "指出", "表示", "强调", "明确", "要求", "显示")
+#: The longest "source says," frame dropped from a span's start, in characters (verb and mark included).
+MAX_FRAME_CHARS = 12
 
 
-def drop_reporting_frame(text: str, start: int, end: int, max_frame: int = 12) -> int:
+def drop_reporting_frame(text: str, start: int, end: int, max_frame: int = MAX_FRAME_CHARS) -> int:
     """The start of a span past a leading "source says," frame.
 
     The reader sometimes starts a span at the sentence's source (《措施》提出，建设…中心): what the
@@ -108,7 +110,7 @@ def drop_reporting_frame(text: str, start: int, end: int, max_frame: int = 12) -
     """
     piece = text[start:end]
     for i, ch in enumerate(piece[: max_frame + 1]):
-        if ch in "，,：:":
+        if ch in COMMAS_COLONS:
             if i + 1 < len(piece) and piece[:i].endswith(_REPORTING):
                 return start + i + 1
             return start
@@ -138,6 +140,8 @@ def names_the_source(text: str, start: int, end: int, question: str) -> bool:
 #: CMRC 2018 dev no gold answer of these types is tagged a name; places and titles are left out
 #: because jieba tags transliterated places (斯洛文尼亚, 科林斯) and a person's 原名 as names.
 _NOT_A_PERSON = frozenset({"org", "number"})
+#: The context read around a span to see whether it is a person's name: characters before and after it.
+NAME_CONTEXT_BEFORE, NAME_CONTEXT_AFTER = 20, 10
 
 
 def wrong_type_name(text: str, start: int, end: int, qtype: str) -> bool:
@@ -156,19 +160,22 @@ def wrong_type_name(text: str, start: int, end: int, qtype: str) -> bool:
         qtype: the question's type (:func:`rag.query.question.analyze`).
 
     Returns:
-        True when the span is exactly a name :func:`rag.answer.extraction.person_spans` finds in its context.
+        True when the span is exactly a name :func:`rag.answer.names.person_spans` finds in its context.
     """
     if qtype not in _NOT_A_PERSON:
         return False
-    lo = max(0, start - 20)
-    return (start - lo, end - lo) in person_spans(text[lo:end + 10])
+    lo = max(0, start - NAME_CONTEXT_BEFORE)
+    return (start - lo, end - lo) in person_spans(text[lo:end + NAME_CONTEXT_AFTER])
 
 
 #: Where a title before a name stops: any clause mark or quote, but not the 、 joining two titles.
 _TITLE_BOUNDS = set("，。；：！？,.;:!?“”\"「」『』（）()\n")
+#: The longest title taken before a name, in characters.
+MAX_TITLE_CHARS = 40
 
 
-def title_before(text: str, start: int, end: int, name: str, max_chars: int = 40) -> tuple[int, int]:
+def title_before(text: str, start: int, end: int, name: str,
+                 max_chars: int = MAX_TITLE_CHARS) -> tuple[int, int]:
     """The whole title standing before ``name`` when a span lies in it: 王海峰是谁? read 首席技术官 in
     百度首席技术官、深度学习技术及应用国家工程研究中心主任王海峰说 and is answered with all of it.
 

@@ -14,7 +14,12 @@ from rag.types import Answer, Passage
 
 #: Words that join the items of a coordination (战略路线和前沿技术咨询, 德大铁路、大莱龙铁路).
 _COORDINATORS = ("和", "与", "及", "、", "以及")
-
+#: The longest modifiers of an organisation's name the rules may add in front of the reader's span.
+MAX_ORG_MODIFIER_CHARS = 12
+#: A phrase of this many characters shared with the question is the question's frame, not the name.
+FRAME_CHARS = 3
+#: Under ``all``: the longest modifiers the rules may add to the same noun phrase, and to a typed span.
+MAX_MODIFIER_CHARS, MAX_TYPED_EXTRA_CHARS = 12, 8
 
 #: Marks that a name's own modifiers never hold: where one stands, the words in front are another phrase.
 _DATE_TAIL = re.compile(r"[\d年月日号时分秒]")
@@ -37,12 +42,12 @@ def _full_org_name(qtype: str, question: str, front: str, back: str) -> bool:
     >>> _full_org_name("org", "广东将建设什么平台?", "人工智能", "")
     True
     """
-    if not (qtype == "org" and not back and 0 < len(front) <= 12 and not _NAME_BREAKS.search(front)
+    if not (qtype == "org" and not back and 0 < len(front) <= MAX_ORG_MODIFIER_CHARS and not _NAME_BREAKS.search(front)
             and not _DATE_TAIL.match(front)):
         return False
     # a phrase of three or more characters shared with the question is the question's frame; two are
     # often a coincidence of compounds (技术 of 深度学习技术 and of 首席技术官)
-    return not any(front[i:i + 3] in question for i in range(len(front) - 2))
+    return not any(front[i:i + FRAME_CHARS] in question for i in range(len(front) - FRAME_CHARS + 1))
 
 
 def rules_span_around(rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
@@ -99,10 +104,11 @@ def rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: s
         named = all(not part or part in q.text for part in (front, back))
         coordination = (front.endswith(_COORDINATORS) and not back) or (back.startswith(_COORDINATORS) and not front)
         return named or coordination or _full_org_name(q.qtype, q.text, front, back)
-    if around[1] == b and extra <= 12 and "，" not in (rule.answer or "") and "," not in (rule.answer or ""):
+    if around[1] == b and extra <= MAX_MODIFIER_CHARS and not any(c in (rule.answer or "") for c in "，,"):
         # the same noun phrase with its modifiers: 深度学习技术及应用国家工程研究中心 for 国家工程研究中心
         return True
-    return bool(feats.get("typed") or feats.get("head_match")) and extra <= 8
+    return bool(feats.get("typed") or feats.get("head_match")) and extra <= MAX_TYPED_EXTRA_CHARS
+
 
 def grown_span(q: Any, rule: Answer, p: Passage, a: int, b: int) -> tuple[int, int] | None:
     """The rules' fuller span without the question's own verb in front, or None to take theirs.

@@ -33,16 +33,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.answer.extraction import respectively
+from rag.answer.pairs import respectively
 from rag.answer.reader_spans import clean_span, drop_reporting_frame, names_the_source, title_before, \
     trim_particles, wrong_type_name
 from rag.answer.rules import RuleAnswerer, cite_first
+from rag.answer.scoring import sentence_at
 from rag.answer.shaping import grown_span, rules_know_better, same_span
 from rag.config import Settings
 from rag.query.question import Question, identity_name
 from rag.query.types import Query
 from rag.reader.protocol import SpanReader
-from rag.text.sentences import split_sentences
 from rag.types import Answer, Passage, ReaderVerdict, ReadSpan, Span, Trace
 
 log = logging.getLogger(__name__)
@@ -100,17 +100,8 @@ class ReaderAnswerer:
         self._rules_never = RuleAnswerer(rules.settings.with_overrides({"answer.min_confidence": 0.0}), rules.idf)
 
     def answer(self, query: Query, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
-        """Answer a question from retrieved passages (:class:`~rag.answer.protocol.Answerer`).
-
-        Args:
-            query: the analysed question; its ``folded`` form is read.
-            passages: retrieved passages, best first.
-            top_k: how many passages to cite (default: all given).
-
-        Returns:
-            The answer; ``answer`` is None when declined. ``trace`` holds both candidates
-            and which one was taken (``picked``).
-        """
+        """See :class:`~rag.answer.protocol.Answerer`; ``answer`` is None when declined, ``trace`` holds
+        both candidates and which one was taken (``picked``)."""
         rule = self._rules_never.answer(query, passages, top_k=top_k)
         if not query.analysis.qword:
             # A keyword query or a bare 那宁夏呢? names no gap to fill: the best whole sentence
@@ -206,9 +197,8 @@ class ReaderAnswerer:
         """The answer a:b of ``p``'s chunk, its sentence, and ``p`` cited first."""
         chunk = p.chunk
         top = list(passages[:top_k] if top_k else passages)
-        sent = next(((x.start, x.end) for x in split_sentences(chunk.text, max_chars=self.settings.chunk.max_sentence_chars,
-                                                              heading_max_chars=0)
-                     if x.start <= a < x.end), (a, b))
+        x = sentence_at(chunk.text, a, self.settings.chunk.max_sentence_chars)
+        sent = (x.start, x.end) if x is not None else (a, b)
         return Answer(
             question=query.folded, answer=chunk.text[a:b], confidence=round(conf, 4),
             answer_span=Span(chunk.doc, chunk.start + a, chunk.start + b), citations=cite_first(p, top),
@@ -218,8 +208,7 @@ class ReaderAnswerer:
     def _respectively(self, q: Question, text: str, a: int, b: int) -> tuple[int, int]:
         """成都、宁夏…分别1000万元、4000万元 asked about 宁夏: the reader tends to take the first
         value; the rules know the value in the asked item's position (:func:`respectively`)."""
-        sent = next((x for x in split_sentences(text, max_chars=self.settings.chunk.max_sentence_chars,
-                                                heading_max_chars=0) if x.start <= a < x.end), None)
+        sent = sentence_at(text, a, self.settings.chunk.max_sentence_chars)
         if sent is None or b > sent.end:
             return a, b
         paired = respectively(q, text[sent.start:sent.end], (a - sent.start, b - sent.start))

@@ -63,22 +63,20 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """
     from rag.embed.encoder import Embedder
 
-    base = Settings.from_env()
-    data = args.data or base.paths.bench_data
+    modes = [RetrievalMode.from_str(m) for m in args.modes.split(",") if m.strip()]
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    settings = Settings.from_pairs(args.overrides, Settings.from_env()).with_overrides({"embed.model": args.model})
+    data = args.data or settings.paths.bench_data
     path = resolve(args.file, data)
     if not path.is_file():
-        where = data
-        raise UsageError(f"benchmark file not found: {path} (data directory {where}; pass --data DIR or a path)")
+        raise UsageError(f"benchmark file not found: {path} (data directory {data}; pass --data DIR or a path)")
     try:
         sset = load_named(args.file, data)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     if not sset.questions:
         raise UsageError(f"{path}: no questions")
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
-    modes = [RetrievalMode.from_str(m) for m in args.modes.split(",") if m.strip()]
-    settings = Settings.from_pairs(args.overrides, base).with_overrides({"embed.model": args.model})
     cache_root = Path(args.cache) if args.cache else settings.paths.cache_dir / "bench"
     encoder = Embedder.from_settings(settings)
     interactive = sys.stderr.isatty()

@@ -55,6 +55,7 @@ def gold_rank(passages: Sequence[Passage], doc: str) -> int | None:
     Returns:
         The rank, or None when absent.
 
+    >>> from rag.types import Chunk
     >>> c = lambda d: Passage(Chunk(d + "#0", d, 0, 1, "x"), 1, 1.0)
     >>> gold_rank([c("a"), c("b"), c("b")], "b"), gold_rank([c("a")], "b")
     (2, None)
@@ -138,7 +139,7 @@ def code_version() -> dict[str, Any]:
     """
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]   # the checkout: rag/bench/figures.py → ../..
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10).stdout.strip() or None

@@ -5,7 +5,7 @@ every question through a :class:`~rag.pipeline.QASystem` and returns retrieval R
 passage holds a gold answer), the share of answers that contain a gold answer (and whose first
 citation does too), mean CMRC F1/EM over the answerable questions (a declined one scores 0), how
 many unanswerable questions were declined, and latency. ``scripts/eval_article.py`` prints it;
-``tests/test_article_sets.py`` holds floors under it.
+``tests/e2e/test_article_sets.py`` holds floors under it.
 """
 
 from __future__ import annotations

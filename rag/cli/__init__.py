@@ -7,6 +7,6 @@ imports the web UI.
 May import: every stage of rag. Not ui.
 """
 
-from rag.cli.main import main
+from rag.cli.commands import main
 
 __all__ = ["main"]

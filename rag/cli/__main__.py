@@ -1,3 +1,3 @@
-from rag.cli.main import main
+from rag.cli.commands import main
 
 raise SystemExit(main())

@@ -39,6 +39,10 @@ _EN_TYPES: list[tuple[str, str]] = [
 ]
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _CJK_TERM = re.compile(r"[\u4e00-\u9fff]{2,6}")
+#: Index terms of at most this many characters are matched by their pinyin (names, not phrases) ...
+_MAX_TERM_CHARS = 4
+#: ... when their pinyin has at least this many letters (shorter keys match English words by chance).
+_MIN_KEY_LETTERS = 4
 
 
 def english_qtype(question: str) -> str:
@@ -91,9 +95,9 @@ class NameMatcher:
         if self._by_key is None:
             by_key: dict[str, list[str]] = {}
             for term in self._vocab:
-                if _CJK_TERM.fullmatch(term) and len(term) <= 4:
+                if _CJK_TERM.fullmatch(term) and len(term) <= _MAX_TERM_CHARS:
                     key = pinyin_key(term)
-                    if len(key) >= 4:
+                    if len(key) >= _MIN_KEY_LETTERS:
                         by_key.setdefault(key, []).append(term)
             self._by_key = by_key
         return self._by_key

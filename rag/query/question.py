@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 from rag.config import MAX_QUESTION_CHARS
-
 from rag.errors import QuestionError
+from rag.text.lexicon import MEASURE_WORDS, ORG_QUESTION_NOUNS, QUESTION_PUNCT, TITLE_QUESTION_NOUNS
+from rag.text.tokens import words_with_pos
 
 #: The expected answer type of a question.
 QType = str
@@ -37,15 +38,17 @@ _QWORDS: list[tuple[str, QType]] = [
 #: (DRCD writes a tenth of its questions so). Only with a question mark: without one it is a keyword query.
 _GAP_END = re.compile(r"(?:为|是|指|叫|叫做|称为|称作|名为|于何|何)$")
 _QWORD_RE = re.compile("|".join(f"(?:{p})" for p, _ in _QWORDS))
-_ORG_HINT = re.compile(r"(部门|部委|机构|单位|组织|企业|公司|政府|委员会|实验室|中心|平台|大学|学院|基地|局|厅|委)")
-_TITLE_HINT = re.compile(r"(文件|政策|方案|措施|意见|规划|通知|办法|计划|文|名称|标题|叫什么)")
+_ORG_HINT = re.compile("(" + "|".join(ORG_QUESTION_NOUNS) + ")")
+_TITLE_HINT = re.compile("(" + "|".join(TITLE_QUESTION_NOUNS) + ")")
 _LIST_HINT = re.compile(r"(哪些|哪几|领域|方面|包括|有哪)")
 _PLACE_WORDS = re.compile(r"(省|市|城市|地区|地方|地|哪里|哪儿|何地)")
 _NUMBER_UNIT_HINT = re.compile(r"(多少|几)(\S?)")
-#: Measure words and units that may follow 多少 / 几 (多少条, 几层, 多少亿元).
-_MEASURE_WORDS = frozenset("条项家个所种类位名人次台座倍年月日天层步头只匹场届部首本张辆架艘枚间支队期批轮集季代岁周"
-                           "元亿万吨米秒分度级票球册号站区县")
-_STRIP = "?？!！。.，, \t\r\n"
+#: How much of the right and left context is searched for a noun that narrows 什么/哪个, in characters.
+_HINT_RIGHT_CHARS, _HINT_LEFT_CHARS = 6, 4
+#: The longest name whose identity a question asks (王海峰是谁), and the longest one jieba may split.
+_MAX_NAME_CHARS, _MAX_SPLIT_NAME_CHARS = 12, 4
+#: The longest attribute of a copula question (X的Y是什么), and the longest noun after 是什么 (X是什么职业).
+_MAX_ATTRIBUTE_CHARS, _MAX_TRAILING_ATTRIBUTE_CHARS = 8, 4
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def analyze(question: str) -> Question:
         The analysis; ``qtype`` is ``"what"`` when no question word is found.
     """
     text = question.strip()
-    body = text.rstrip(_STRIP)
+    body = text.rstrip(QUESTION_PUNCT)
     m = _QWORD_RE.search(body)
     if not m:
         g = _GAP_END.search(body) if text.endswith(("?", "？")) else None
@@ -109,7 +112,7 @@ def analyze(question: str) -> Question:
     if qtype == "number":
         um = _NUMBER_UNIT_HINT.match(qword + right)
         unit = (qword[1:] if qword.startswith("几") and len(qword) > 1 else um.group(2) if um else "").strip()
-        if unit not in _MEASURE_WORDS:
+        if unit not in MEASURE_WORDS:
             unit = ""  # 多少算力券: 算 is no unit
     person = _identity(qword, left, right)
     return Question(text, _refine(qtype, qword, left, right, person), qword, left, right, unit, person)
@@ -117,7 +120,7 @@ def analyze(question: str) -> Question:
 
 def _refine(qtype: QType, qword: str, left: str, right: str, person: str = "") -> QType:
     """Narrow 什么/哪个 questions by the noun they ask about (``person``: see :func:`_identity`)."""
-    around = right[:6] + "|" + left[-4:]
+    around = right[:_HINT_RIGHT_CHARS] + "|" + left[-_HINT_LEFT_CHARS:]
     if qtype == "person" and re.match(r"(来)?(印发|发布|出台|制定|主办|批准|颁布|下发|组织|牵头)", right):
         return "org"  # 由谁印发: documents are issued by organisations
     if qtype == "person" and person:
@@ -129,14 +132,14 @@ def _refine(qtype: QType, qword: str, left: str, right: str, person: str = "") -
             return "place"
     if qword in ("哪些", "哪几"):
         return "list"
-    if qtype == "what" and re.search(r"(原因|理由|缘故|缘由)(主要|究竟|到底)?(是|为)$", left) and not right.strip(_STRIP):
+    if qtype == "what" and re.search(r"(原因|理由|缘故|缘由)(主要|究竟|到底)?(是|为)$", left) and not right.strip(QUESTION_PUNCT):
         return "why"  # X的原因是什么 asks 为什么X
     if qtype in ("what", "list"):
-        if (_TITLE_HINT.search(right[:6]) or re.search(r"(全称|名称|名字|标题|题目)(是|为|叫)?$", left)
+        if (_TITLE_HINT.search(right[:_HINT_RIGHT_CHARS]) or re.search(r"(全称|名称|名字|标题|题目)(是|为|叫)?$", left)
                 or (re.search(r"(叫|称为|名为)$", left) and _TITLE_HINT.search(left[-8:]))) \
                 and ("《" not in left):
             return "title"
-        if _ORG_HINT.search(right[:6]):
+        if _ORG_HINT.search(right[:_HINT_RIGHT_CHARS]):
             return "org"
         if qtype == "list" or _LIST_HINT.search(around):
             return "list"
@@ -149,20 +152,18 @@ def _identity_subject(left: str, right: str) -> str:
     A name is what jieba tags as one (nr) whole, or a 2–4 character word that opens with a
     surname it tags so (王 + 海峰: jieba splits names it does not know).
     """
-    right = right.strip(_STRIP)
+    right = right.strip(QUESTION_PUNCT)
     if right:
         if left.strip() or not right.startswith("是"):
             return ""
         name = right[1:]
     else:
         name = re.sub(r"(究竟|到底)?(是|为)?$", "", left.strip())
-    if not 2 <= len(name) <= 12 or not re.fullmatch(r"[\u4e00-\u9fff·]+", name):
+    if not 2 <= len(name) <= _MAX_NAME_CHARS or not re.fullmatch(r"[\u4e00-\u9fff·]+", name):
         return ""
-    from rag.text.tokens import words_with_pos
-
     words = words_with_pos(name)
     whole = len(words) == 1 and words[0][1] == "nr"
-    surname = len(name) <= 4 and words[0][1] == "nr" and len(words[0][0]) == 1 and len(words) <= 2
+    surname = len(name) <= _MAX_SPLIT_NAME_CHARS and words[0][1] == "nr" and len(words[0][0]) == 1 and len(words) <= 2
     return name if whole or surname else ""
 
 
@@ -173,8 +174,8 @@ def _identity(qword: str, left: str, right: str) -> str:
     if qword == "什么":
         # 王海峰担任什么职务? 王海峰的职务是什么? 王海峰是什么人?
         m = (re.fullmatch(r"(.+?)(?:现|目前|还|曾)?(?:担任|任|是)", left)
-             if re.fullmatch(rf"(职务|职位|身份|头衔|人)[{_STRIP}]*", right) else
-             re.fullmatch(r"(.+?)的(?:职务|职位|身份|头衔)(?:是|为)", left) if not right.strip(_STRIP) else None)
+             if re.fullmatch(rf"(职务|职位|身份|头衔|人)[{QUESTION_PUNCT}]*", right) else
+             re.fullmatch(r"(.+?)的(?:职务|职位|身份|头衔)(?:是|为)", left) if not right.strip(QUESTION_PUNCT) else None)
         return _identity_subject(m.group(1), "") if m else ""
     return ""
 
@@ -219,15 +220,15 @@ def copula_parts(q: Question) -> tuple[str, str] | None:
     m = _COPULA_END.search(left)
     if not m or m.start() < 2:
         return None
-    subject = left[:m.start()].strip(_STRIP)
-    right = q.right.strip(_STRIP)
+    subject = left[:m.start()].strip(QUESTION_PUNCT)
+    right = q.right.strip(QUESTION_PUNCT)
     if _TRAILERS.fullmatch(right):
         right = ""
-    if right and (len(right) > 4 or "的" in right):
+    if right and (len(right) > _MAX_TRAILING_ATTRIBUTE_CHARS or "的" in right):
         return None  # X是什么理论的创始人: not a plain attribute
     if right:
         return subject, right
     topic, _, attr = subject.rpartition("的")
-    if topic and 1 <= len(attr) <= 8:
+    if topic and 1 <= len(attr) <= _MAX_ATTRIBUTE_CHARS:
         return topic, attr
     return subject, ""

@@ -84,23 +84,18 @@ def to_simplified(text: str) -> str:
     Returns:
         The folded text (``text`` itself when OpenCC is unavailable).
     """
-    conv = _converter("t2s")
-    if conv is None or not has_cjk(text):
-        return text
-    return conv.convert(text)
+    return _convert(text, "t2s")
 
 
 def to_traditional(text: str) -> str:
     """Simplified characters to traditional (OpenCC ``s2t``): to show a rewritten question in the
-    script its user typed.
+    script its user typed; ``text`` itself when OpenCC is unavailable."""
+    return _convert(text, "s2t")
 
-    Args:
-        text: any text.
 
-    Returns:
-        The converted text (``text`` itself when OpenCC is unavailable).
-    """
-    conv = _converter("s2t")
+def _convert(text: str, config: str) -> str:
+    """``text`` through the OpenCC conversion ``config``; unchanged without Chinese or without OpenCC."""
+    conv = _converter(config)
     if conv is None or not has_cjk(text):
         return text
     return conv.convert(text)

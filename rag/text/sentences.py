@@ -18,15 +18,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rag.text.lexicon import SENTENCE_ENDS, SOFT_BREAKS
+
 #: Marks that end a sentence (full-width and ASCII).
-END_MARKS = frozenset("。！？；!?;…")
+END_MARKS = frozenset(SENTENCE_ENDS)
 #: Characters that belong to the sentence they follow (closing quotes and brackets).
 CLOSERS = frozenset("”’」』）)】》〉\"'")
 OPENERS = {"“": "”", "‘": "’", "「": "」", "『": "』"}
 #: Where a too-long sentence may be cut, best first.
-_SOFT_BREAKS = ("。！？；!?;…", "，,、：:")
+_SOFT_BREAKS = (SENTENCE_ENDS, SOFT_BREAKS)
 #: A line ending in one of these continues a sentence: it is never a heading.
-_NOT_HEADING_END = frozenset("。！？；!?;…，,、：:.")
+_NOT_HEADING_END = frozenset(SENTENCE_ENDS + SOFT_BREAKS + ".")
 _TOKEN_CHAR = re.compile(r"[0-9A-Za-z.%\-—–_/]")
 
 

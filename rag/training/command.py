@@ -27,7 +27,8 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("train-reader", help="fine-tune the span reader (DRCD + XQuAD, never CMRC)",
                               description="训练抽取式阅读器 / train the extractive reader")
     p.add_argument("--out", required=True, help="run directory (checkpoint, per-epoch weights, log.jsonl)")
-    p.add_argument("--data", default=None, help="bench data directory (default: ../shared/bench)")
+    p.add_argument("--data", default=None,
+                   help="bench data directory (default: $RAG_BENCH_DATA or <repo>/../shared/bench)")
     p.add_argument("--sets", default=",".join(d.sets), help=f"training sets (default: {','.join(d.sets)})")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -57,11 +58,13 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     Returns:
         The exit status.
     """
+    from rag.config import Settings
     from rag.errors import UsageError
-    from rag.reader.predictor import WEIGHTS_DIR
+    from rag.reader import WEIGHTS_DIR
     from rag.training.train import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings.from_env()
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
     if any(s.startswith("cmrc") for s in sets):
         raise UsageError("CMRC 2018 dev is the test set: the reader must not train on it")
@@ -78,7 +81,8 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
                       batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16,
                       device=args.device, teachers=teachers, distill_weight=args.distill_weight)
     try:
-        best = train(cfg, args.out, data_dir=args.data, base_dir=args.base, max_steps=args.max_steps)
+        best = train(cfg, args.out, data_dir=args.data or settings.paths.bench_data, base_dir=args.base,
+                     max_steps=args.max_steps, cache_dir=settings.paths.cache_dir)
     except (FileNotFoundError, ValueError) as e:
         raise UsageError(str(e)) from None
     if args.install and best.exists():

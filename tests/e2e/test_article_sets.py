@@ -1,7 +1,7 @@
 """The headline article figures, end to end with the real model and the shipped reader.
 
 Both question sets of the README's "Figures" table, asked as ``scripts/eval_article.py`` asks
-them (:func:`rag.qa_set.evaluate`). The floors sit a few points under the figures measured when
+them (:func:`rag.bench.qa_set.evaluate`). The floors sit a few points under the figures measured when
 they were set (README, "Figures"); raise them as answering improves, never lower them to let a
 change pass.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DATA
-from rag.qa_set import evaluate, load_questions
+from tests.helpers import DATA
+from rag.bench.qa_set import evaluate, load_questions
 
 # Measured 2026-11-30 on commit d78e457 (README, "Figures"): development 0.957 of answers contain a gold
 # answer, F1 92.4, EM 78.3, 0.971 answered, 7 of 10 unanswerable declined; held-out 1.000, F1 97.8,

@@ -6,15 +6,22 @@ import os
 import numpy as np
 import pytest
 
-from fakes import ConceptEncoder, HashEncoder
-from rag.bm25 import BM25
+from tests.fakes import ConceptEncoder, HashEncoder
+from rag.index.bm25 import BM25
 from rag.config import Settings
-from rag.documents import load_corpus
-from rag.indexer import build_index
-from rag.retrieval import Retriever, rrf_fuse
-from rag.store import IndexStore
+from rag.ingest.documents import load_corpus
+from rag.index.build import build_index
+from rag.retrieve.retriever import Retriever, rrf_fuse
+from rag.index.store import IndexStore
+from rag.query.analyse import QueryAnalyser
+from rag.query.types import Query
 
-SETTINGS = Settings(model="fake-hash")
+SETTINGS = Settings().with_overrides({"embed.model": "fake-hash"})
+
+
+def Q(text: str) -> Query:
+    """A question analysed as the pipeline would (no follow-up)."""
+    return QueryAnalyser(SETTINGS).analyse(text)
 
 
 def write(corpus, name, text):
@@ -58,11 +65,11 @@ def test_build_writes_manifest_and_offsets_round_trip(corpus, tmp_path):
     m = json.loads((IndexStore(tmp_path / "index").current_path() / "manifest.json").read_text())
     assert m["model"] == "fake-hash" and m["dim"] == enc.dim and m["format_version"] >= 1
     assert set(m["documents"]) == {"shanghai.txt", "guangdong.txt", "sub/hubei.md"}
-    assert m["params"]["chunk_chars"] == SETTINGS.chunk_chars
+    assert m["params"]["chunk_chars"] == SETTINGS.chunk.chars
     texts = {d.doc: d.text for d in load_corpus(corpus)}
     for c in index.chunks:
         assert texts[c.doc][c.start:c.end] == c.text
-    assert index.faiss_index.ntotal == len(index.chunks) == len(index.vectors)
+    assert len(index.dense) == len(index.chunks) == len(index.vectors)
 
 
 def test_incremental_rebuild_add_change_delete(corpus, tmp_path):
@@ -101,21 +108,20 @@ def test_incremental_rebuild_add_change_delete(corpus, tmp_path):
     assert np.allclose(sorted(map(tuple, index.vectors)), sorted(map(tuple, fresh.vectors)))
     # Search over the reloaded index still finds the right document.
     loaded = IndexStore(idx_dir).load()
-    hits = Retriever(loaded, enc, SETTINGS).search("湖北产业规模", top_k=1)
+    hits = Retriever(loaded, enc, SETTINGS).search(Q("湖北产业规模"), top_k=1)
     assert hits[0].chunk.doc == "sub/hubei.md"
 
 
-@pytest.mark.parametrize("change", [{"chunk_chars": 100}, {"model": "other-model"}, {"overlap_sentences": 0}])
+@pytest.mark.parametrize("change", [{"chunk.chars": 100}, {"embed.model": "other-model"}, {"chunk.overlap_sentences": 0}])
 def test_manifest_mismatch_forces_a_full_rebuild(corpus, tmp_path, change):
     enc = HashEncoder()
     build(corpus, tmp_path / "index", enc)
     enc.calls.clear()
-    index, report = build(corpus, tmp_path / "index", enc, SETTINGS.with_overrides(**change))
+    index, report = build(corpus, tmp_path / "index", enc, SETTINGS.with_overrides(change))
     assert report.written and report.plan.rebuild_reason
     assert sum(enc.calls) == len(index.chunks)
     stored = IndexStore(tmp_path / "index").read_manifest()
-    for k, v in change.items():
-        assert stored.params[k] == v
+    assert stored.params == SETTINGS.with_overrides(change).index_params()
 
 
 def test_dimension_change_forces_rebuild(corpus, tmp_path):
@@ -130,12 +136,12 @@ def test_crash_mid_build_leaves_previous_index_usable(corpus, tmp_path, monkeypa
     before, _ = build(corpus, idx_dir, enc)
     write(corpus, "new.txt", "新增文件内容。")
 
-    import rag.store as store_mod
+    import rag.index.faiss_store as store_mod
 
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_mod.dense, "save", boom)
+    monkeypatch.setattr(store_mod, "save", boom)
     with pytest.raises(OSError):
         build(corpus, idx_dir, enc)
     monkeypatch.undo()
@@ -162,15 +168,15 @@ def test_hybrid_finds_keyword_only_and_dense_only_matches(corpus, tmp_path):
     """A word only BM25 knows (粤港澳: the fake dense model has no direction for it) and a synonym only
     the dense side matches (半导体 for 芯片: no document holds the word): hybrid ranks each first."""
     enc = ConceptEncoder()
-    index, _ = build(corpus, tmp_path / "index", enc, Settings(model=enc.name))
+    index, _ = build(corpus, tmp_path / "index", enc, Settings().with_overrides({"embed.model": enc.name}))
     r = Retriever(index, enc, SETTINGS)
     # keyword only: the dense side scores every chunk 0
-    assert r.search("粤港澳", mode="bm25")[0].chunk.doc == "guangdong.txt"
-    assert {p.dense_score for p in r.search("粤港澳", mode="dense")} == {0.0}
-    assert r.search("粤港澳", top_k=3)[0].chunk.doc == "guangdong.txt"
+    assert r.search(Q("粤港澳"), mode="bm25")[0].chunk.doc == "guangdong.txt"
+    assert {p.dense_score for p in r.search(Q("粤港澳"), mode="dense")} == {0.0}
+    assert r.search(Q("粤港澳"), top_k=3)[0].chunk.doc == "guangdong.txt"
     # dense only: BM25 finds nothing for a word no chunk holds
-    assert r.search("半导体", mode="bm25") == []
-    assert r.search("半导体", mode="dense")[0].chunk.doc == "shanghai.txt"
-    hybrid = r.search("半导体", top_k=3)
+    assert r.search(Q("半导体"), mode="bm25") == []
+    assert r.search(Q("半导体"), mode="dense")[0].chunk.doc == "shanghai.txt"
+    hybrid = r.search(Q("半导体"), top_k=3)
     assert hybrid[0].chunk.doc == "shanghai.txt" and hybrid[0].bm25_score in (None, 0.0)
     assert [p.rank for p in hybrid] == list(range(1, len(hybrid) + 1))

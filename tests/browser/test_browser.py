@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import skip_unless_ci
+from tests.helpers import skip_unless_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,7 +31,8 @@ def chromium_present():
 
 @pytest.fixture(scope="module")
 def server(article_qa):
-    from rag.serve import BackgroundServer, create_app
+    from ui.net import BackgroundServer
+    from ui.server import create_app
 
     with BackgroundServer(create_app(article_qa), host="127.0.0.1", port=0) as srv:
         yield srv

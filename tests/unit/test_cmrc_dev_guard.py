@@ -13,10 +13,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT, skip_unless_ci
-from rag.squad import resolve
+from rag.bench.squad import resolve
+from tests.helpers import ROOT, skip_unless_ci
 
 #: Shorter questions (谁是主席?) are common phrases, not copies.
 MIN_CHARS = 6

@@ -17,9 +17,9 @@ import time
 import pytest
 
 from rag.config import Settings
-from rag.evaluate import run_eval
-from rag.squad import SquadSet, load_squad, resolve
-from conftest import skip_unless_ci
+from rag.bench.run import run_eval
+from rag.bench.squad import SquadSet, load_squad, resolve
+from tests.helpers import skip_unless_ci
 
 N_QUESTIONS = 200
 N_PARAGRAPHS = 200
@@ -68,7 +68,7 @@ def test_cmrc_regression(cmrc_file, embedder, tmp_path):
     t0 = time.perf_counter()
     sset = subset(load_squad(cmrc_file))
     assert len(sset.paragraphs) == N_PARAGRAPHS and len(sset.questions) == N_QUESTIONS
-    r = run_eval(sset, embedder, Settings(reader="auto"), index_dir=tmp_path / "index", modes=("hybrid", "bm25"))
+    r = run_eval(sset, embedder, Settings().with_overrides({"reader.weights": "auto"}), index_dir=tmp_path / "index", modes=("hybrid", "bm25"))
     s = r.summary
     elapsed = time.perf_counter() - t0
     assert s["reader"] is not None, "the shipped reader did not load"

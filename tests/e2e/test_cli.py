@@ -1,4 +1,7 @@
-"""The ``rag`` command end to end on the shipped article, with the real default model."""
+"""The ``rag`` command end to end on the shipped article, with the real default model.
+
+Errors that need no model: ``tests/unit/test_cli.py``.
+"""
 
 import json
 import shutil
@@ -7,8 +10,8 @@ import sys
 
 import pytest
 
-from conftest import ARTICLE, ROOT
-from rag.cli import main
+from tests.helpers import ARTICLE, ROOT
+from rag.cli.commands import main
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +119,6 @@ def test_bad_questions_exit_2_with_one_line(workdir, capsys, args, needle):
     code, out, err = run([*args, *dirs(workdir)], capsys)
     assert code == 2 and needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-
-
-def test_missing_and_empty_corpus(tmp_path, capsys):
-    code, _, err = run(["ask", "问题?", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")], capsys)
-    assert code == 2 and "not found" in err
-    (tmp_path / "empty").mkdir()
-    code, _, err = run(["index", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i")], capsys)
-    assert code == 2 and "no readable" in err
 
 
 def test_index_command_reports_up_to_date_and_incremental(tmp_path, capsys, embedder):

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from rag.documents import CorpusError, decode_bytes, load_corpus
+from rag.ingest.documents import CorpusError, decode_bytes, load_corpus
 
 TEXT = "标题\n上海印发的《措施》提出，给予最高10%的租用补贴。\n"
 

