@@ -21,9 +21,9 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")   # before the model libraries are imported
 
-from rag.answer.confidence import WEIGHTS, confidence  # noqa: E402
+from rag.answer.confidence import confidence  # noqa: E402
 from rag.bench.metrics import contains_gold  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.config import CONFIDENCE_WEIGHTS as WEIGHTS, Settings  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

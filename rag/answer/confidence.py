@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from rag.config import CONFIDENCE_WEIGHTS
 from rag.text.lexicon import OFFICE_TITLES
 
-#: The old name of :data:`rag.config.CONFIDENCE_WEIGHTS`, kept for ``scripts/fit_confidence.py``.
-WEIGHTS = CONFIDENCE_WEIGHTS
 
 #: Named evidence for one answer; all values are numbers.
 Features = dict[str, float]

@@ -81,7 +81,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     Args:
         sset: the set (all paragraphs are indexed).
         encoder: the embedding model.
-        settings: pipeline settings (default ``Settings()``).
+        settings: pipeline settings (default ``Settings.from_env()``).
         index_dir: where the index lives (default: a cache folder keyed by file, model and settings).
         modes: retrieval modes (:class:`~rag.choices.RetrievalMode` or names), one row each; the
             predictions are those of the first.
@@ -103,7 +103,7 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
         SettingsError: an unknown retrieval mode (a ``ValueError``).
     """
     t_start = time.perf_counter()
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     modes = [RetrievalMode.from_str(m).value for m in modes]
     say = progress or (lambda s: None)
     cache = EmbeddingCache(encoder, embed_cache) if embed_cache else None

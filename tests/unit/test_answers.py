@@ -104,8 +104,8 @@ def test_respectively_lists_are_aligned(question, expected):
 def test_a_place_the_paired_list_leaves_out_is_a_conflict(question):
     """成都、宁夏…1000万元、4000万元 holds no figure for 深圳 or 上海: the pairing gives no item, and
     the nearest figure, the extractor's candidate, is flagged as another place's."""
-    from rag.answer.rules import place_conflict
-    from rag.answer.extraction import respectively
+    from rag.answer.evidence import place_conflict
+    from rag.answer.pairs import respectively
 
     q = analyze(question)
     span = extract_span(q, SENT_QUOTA)
@@ -128,7 +128,7 @@ def test_name_asked_with_jiao_shenme_ends_in_the_head_noun():
 
 
 def test_confidence_features():
-    from rag.answer.rules import places_in
+    from rag.text.lexicon import places_in
     from rag.answer.confidence import confidence, deputy_trap
 
     assert deputy_trap("广东省政务服务数据管理局局长是谁?", "广东省政务服务数据管理局副局长魏文涛表示。")
@@ -217,7 +217,7 @@ def test_a_gap_at_the_end_is_filled_by_what_follows():
 def test_lists_of_names_are_not_paired_by_length_alone():
     """Two 、-lists of school names in one sentence are not 'respectively' aligned: the reader's
     杨浦区 stays (it used to become 电视大学, the item in the position of a named one)."""
-    from rag.answer.extraction import respectively
+    from rag.answer.pairs import respectively
 
     sent = ("有综合性大学复旦大学、同济大学，也有向社会开放的成人高等学校上海电视大学、杨浦区业余大学，"
             "也有民办学校上海济光职业技术学院。")

@@ -10,8 +10,9 @@ import pytest
 from tests.fakes import HashEncoder
 from tests.helpers import ROOT
 from rag.cli import commands as cli
-from rag.bench.run import (BenchQA, answer_figures, cache_key, gold_rank, percentile, retrieval_figures,
-                          run_eval)
+from rag.bench.figures import answer_figures, gold_rank, percentile, retrieval_figures
+from rag.bench.run import run_eval
+from rag.bench.system import bench_system, cache_key
 from rag.config import Settings
 from rag.bench.squad import load_squad, parse_squad, resolve
 from rag.types import Chunk, Passage
@@ -187,18 +188,18 @@ def test_run_eval_reuses_cached_index(squad_file, fake_encoder, tmp_path):
 def test_gold_passages_rank_only_the_gold_paragraphs_chunks(squad_file, fake_encoder, tmp_path):
     """The oracle row's passages: the system with the gold paragraph as its whole corpus."""
     s = load_squad(squad_file)
-    qa = BenchQA(s.documents(), tmp_path / "ix", Settings().with_overrides({"chunk.chars": 30, "chunk.overlap_sentences": 0}), fake_encoder)
-    qa.ensure_index()
-    ps = qa.gold_passages("长江最后注入哪里？", "toy_dev/P1")
+    settings = Settings().with_overrides({"chunk.chars": 30, "chunk.overlap_sentences": 0})
+    qa = bench_system(s.documents(), tmp_path / "ix", settings, fake_encoder)
+    q = qa.analyse("长江最后注入哪里？")
+    ps = qa.retrieve_within(q, "toy_dev/P1")
     assert len(ps) >= 2 and {p.chunk.doc for p in ps} == {"toy_dev/P1"}
     assert [p.rank for p in ps] == list(range(1, len(ps) + 1))
     assert [p.score for p in ps] == sorted((p.score for p in ps), reverse=True)
     text = PARAGRAPHS[0][2]
     assert all(text[p.chunk.start:p.chunk.end] == p.chunk.text for p in ps)
     assert ps[0].chunk.text.find("东海") >= 0   # the keyword side finds the chunk that answers
-    with qa.fixed_passages():
-        assert qa.gold_passages("长江最后注入哪里？", "toy_dev/P1") == ps  # also while retrieval is fixed
-    assert qa.gold_passages("长江最后注入哪里？", "toy_dev/none") == []
+    assert qa.answer("长江最后注入哪里？", ps).answer == "东海"   # answered from exactly these passages
+    assert qa.retrieve_within(q, "toy_dev/none") == []
 
 
 def test_run_eval_rejects_unknown_mode(squad_file, fake_encoder, tmp_path):
@@ -213,7 +214,7 @@ def fake_model(monkeypatch):
     """``rag eval`` builds its Embedder from the settings: hand it the fake encoder."""
     import rag.embed.encoder
 
-    monkeypatch.setattr(rag.embed.encoder, "Embedder", lambda *a, **k: HashEncoder(floor=0.85))
+    monkeypatch.setattr(rag.embed.encoder.Embedder, "from_settings", classmethod(lambda cls, s: HashEncoder(floor=0.85)))
 
 
 def test_cli_eval_json_predictions_limit(squad_file, tmp_path, fake_model):
@@ -267,7 +268,7 @@ def test_embedding_cache_reuses_vectors_across_settings(squad_file, fake_encoder
                   embed_cache=cache)
     embedded = sum(fake_encoder.calls)
     assert embedded == r1.summary["index"]["chunks"] and r1.summary["index"]["embedded_chunks"] == embedded
-    r2 = run_eval(s, fake_encoder, Settings(bm25_k1=1.2), modes=["bm25"], limit=1, oracle=False,
+    r2 = run_eval(s, fake_encoder, Settings.from_env().with_overrides({"index.bm25_k1": 1.2}), modes=["bm25"], limit=1, oracle=False,
                   cache_dir=tmp_path / "c", embed_cache=cache)
     assert not r2.summary["index"]["reused"]          # another index (other settings) ...
     assert sum(fake_encoder.calls) == embedded        # ... without embedding again
@@ -276,7 +277,7 @@ def test_embedding_cache_reuses_vectors_across_settings(squad_file, fake_encoder
 
 
 def test_embedding_cache_vectors_and_import(fake_encoder, tmp_path):
-    from rag.bench.run import EmbeddingCache
+    from rag.bench.cache import EmbeddingCache
 
     c = EmbeddingCache(fake_encoder, tmp_path)
     v = c.encode_passages(["长江很长。", "黄河很黄。", "长江很长。"])
@@ -291,13 +292,13 @@ def test_embedding_cache_vectors_and_import(fake_encoder, tmp_path):
 
 def test_cli_eval_set_overrides(squad_file, tmp_path, fake_model):
     out = io.StringIO()
-    rc = cli.main(["eval", str(squad_file), "--json", "--modes", "bm25", "--no-oracle", "--set", "bm25_k1=1.2",
-                   "--set", "top_k=3", "--cache", str(tmp_path / "cache")], out=out)
+    rc = cli.main(["eval", str(squad_file), "--json", "--modes", "bm25", "--no-oracle", "--set", "index.bm25_k1=1.2",
+                   "--set", "retrieval.top_k=3", "--cache", str(tmp_path / "cache")], out=out)
     assert rc == 0
     s = json.loads(out.getvalue())
     assert s["settings"]["bm25_k1"] == 1.2 and s["settings"]["top_k"] == 3
     assert cli.main(["eval", str(squad_file), "--set", "nonsense=1"], out=io.StringIO()) == 2
-    assert cli.main(["eval", str(squad_file), "--set", "top_k=many"], out=io.StringIO()) == 2
+    assert cli.main(["eval", str(squad_file), "--set", "retrieval.top_k=many"], out=io.StringIO()) == 2
 
 
 # --------------------------------------------------------------------------- scripts/bench_scale.py

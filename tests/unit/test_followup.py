@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.query.followup import kind_of, resolve_history, rewrite, subject, terms
+from rag.query.followup import resolve_history, rewrite
+from rag.query.reference import subject
+from rag.query.terms import kind_of, terms
 
 CHENGDU = "成都每年发放的算力券总额不超过多少?"
 
