@@ -23,7 +23,7 @@ from rag.answer.protocol import Answerer
 from rag.answer.rules import RuleAnswerer
 from rag.answer.step import AnswerStep, ScriptFolding
 from rag.answer.with_reader import ReaderAnswerer
-from rag.choices import ReaderMode, RetrievalMode
+from rag.choices import RetrievalMode
 from rag.config import Settings
 from rag.embed.protocol import Encoder
 from rag.index.build import BuildReport, build_index, plan_update
@@ -153,45 +153,13 @@ class QASystem:
         vocab, idf = index.bm25.vocab, index.bm25.idf
         self._analyser = QueryAnalyser(self.settings, vocab)
         rules = RuleAnswerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
-        reader = self._reader()
+        from rag.reader.selection import load_reader
+
+        reader = load_reader(self.settings)
         self._uses_reader = reader is not None
         chinese: Answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
         self._step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts),
                                 CrossLingualAnswerer(self.encoder, self.settings))
-
-    def _reader(self) -> object | None:
-        """The trained reader the settings ask for, or None for the rules alone.
-
-        ``auto`` uses the shipped weights when they are installed; a path that does not
-        hold reader weights is an error, not a silent fallback.
-        """
-        from rag.reader.predictor import WEIGHTS_DIR, load_cached
-
-        s = self.settings
-        files = self._reader_files()
-        if files is None:
-            return None
-        if not files:
-            log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
-            return None
-        return load_cached(",".join(str(f) for f in files), s.reader.bf16, s.paths.cache_dir)
-
-    def _reader_files(self) -> tuple[Path, ...] | None:
-        """The weights files the ``reader`` setting names (None for ``off``)."""
-        from rag.reader.predictor import bf16_default, default_weights, weights_files
-
-        spec = self.settings.reader
-        if spec.mode is None:
-            return weights_files(spec.weights)
-        if spec.mode == ReaderMode.OFF:
-            return None
-        files = default_weights()
-        if spec.mode == ReaderMode.AUTO or not bf16_default(spec.bf16):
-            # One member is the default: the pair gains ~1 F1 on CMRC but costs twice the time and
-            # answered fewer article questions (docs/reader.md). In float32 (no native bfloat16)
-            # each member costs ~230 ms for 3 passages, so even "ensemble" keeps to one there.
-            files = files[:1]
-        return files
 
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""
@@ -202,14 +170,9 @@ class QASystem:
         """Which reader answers: its weights file and training metadata, or None (rules)."""
         if not self.uses_reader():
             return None
-        from rag.reader.model import read_meta
+        from rag.reader.selection import describe, reader_files
 
-        members = []
-        for path in self._reader_files() or ():
-            meta = read_meta(path)
-            members.append({"weights": str(path), "epoch": meta.get("epoch"), "dev": meta.get("dev"),
-                            "config": meta.get("config")})
-        return {"weights": [m["weights"] for m in members], "members": members}
+        return describe(reader_files(self.settings) or ())
 
     @property
     def index(self) -> StoredIndex:

