@@ -7,7 +7,10 @@ transformers load only when a reader is built or loaded.
   :func:`bf16_default`;
 * windows: :class:`Window`, :func:`make_windows`, :func:`token_span`, :func:`char_span`;
 * weights: :data:`WEIGHTS_DIR`, :func:`default_weights`, :func:`weights_files`, :func:`read_meta`;
-* the network: :func:`build_net`, :func:`load_net`, :func:`save_net`, :data:`FROZEN`.
+* the network: :func:`build_net`, :func:`load_net`, :func:`save_net`, :data:`FROZEN`;
+* the seam: ``protocol.SpanReader``; which reader the settings choose: ``selection``.
+
+May import: rag.embed (the base model), rag.text and below. Not rag.retrieve, rag.answer or anything above.
 """
 
 from rag.reader.decoding import SpanScore
