@@ -173,7 +173,8 @@ def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, r
     from tests.unit.test_evaluate import squad_json
 
     from rag.config import Settings
-    from rag.bench.run import format_summary, run_eval
+    from rag.bench.figures import format_summary
+    from rag.bench.run import run_eval
     from rag.bench.squad import parse_squad
 
     sset = parse_squad(squad_json(), name="toy")
@@ -194,7 +195,7 @@ def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, r
 
 
 def _features(tokenizer, n: int = 3):
-    from rag.training.train import Feature
+    from rag.training.objective import Feature
 
     out = []
     for i in range(n):
@@ -209,7 +210,8 @@ def test_distillation_loss_mixes_gold_and_teacher_targets(tokenizer):
     """Weight 0 is the plain loss; weight 1 against a copy of the student is zero; a different teacher costs more."""
     import torch
 
-    from rag.training.train import TrainConfig, _loss
+    from rag.training.objective import span_loss as _loss
+    from rag.training.train import TrainConfig
 
     class Linear(torch.nn.Module):
         def __init__(self, k: float) -> None:
