@@ -33,3 +33,13 @@ def query(text: str, history: list[str] | None = None, settings=None):
     from rag.query.analyse import QueryAnalyser
 
     return QueryAnalyser(settings or Settings()).analyse(text, history)
+
+
+def load_script(name: str):
+    """A script of ``scripts/`` imported as a module (the scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

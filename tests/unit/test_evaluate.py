@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.fakes import HashEncoder
-from tests.helpers import ROOT
+from tests.helpers import load_script
 from rag.cli import commands as cli
 from rag.bench.figures import answer_figures, gold_rank, percentile, retrieval_figures
 from rag.bench.run import run_eval
@@ -304,13 +304,7 @@ def test_cli_eval_set_overrides(squad_file, tmp_path, fake_model):
 # --------------------------------------------------------------------------- scripts/bench_scale.py
 
 def _bench_scale():
-    import importlib.util
-
-    path = ROOT / "scripts" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench_scale")
 
 
 def test_bench_scale_copies_keep_the_distribution():

@@ -18,7 +18,7 @@ from rag.reader.windows import Window
 from rag.answer.reader_spans import clean_span
 from rag.answer.with_reader import reader_confidence
 from rag.types import Chunk, Passage
-from tests.helpers import ROOT, query
+from tests.helpers import ROOT, load_script, query
 
 
 def test_best_spans_respects_order_length_and_mask():
@@ -266,13 +266,7 @@ def test_cli_train_reader_explains_missing_teachers_and_gpu(capsys, tmp_path):
 
 
 def _pack_module():
-    import importlib.util
-
-    path = ROOT / "scripts" / "pack_reader_base.py"
-    spec = importlib.util.spec_from_file_location("pack_reader_base", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("pack_reader_base")
 
 
 def test_pack_for_a_gpu_keeps_4bit_weights_exactly_and_only_the_used_word_rows(tmp_path):
