@@ -5,7 +5,7 @@ eval``'s measurement: :func:`~rag.bench.run.run_eval`), ``asking`` (its per-ques
 ``oracle`` (the gold-paragraph rows), ``abstention`` (the declining-curve rows), ``command`` (its
 command line), ``figures`` (figures and tables), ``declining`` (the declining curve's arithmetic),
 ``cache`` (embeddings kept between runs), ``system`` (the systems under test and a set's cached
-index), ``qa_set`` (the article question sets).
+index), ``qa_set`` (the article question sets), ``regression`` (the 200-question CMRC subset).
 
 May import: rag.pipeline and everything below it. Not rag.training or rag.cli.
 """

@@ -18,11 +18,10 @@ import pytest
 
 from rag.config import Settings
 from rag.bench.run import run_eval
-from rag.bench.squad import SquadSet, load_squad, resolve
+from rag.bench.regression import N_PARAGRAPHS, N_QUESTIONS, subset
+from rag.bench.squad import load_squad, resolve
 from tests.helpers import skip_unless_ci
 
-N_QUESTIONS = 200
-N_PARAGRAPHS = 200
 
 # Measured 2026-11-29 01:46 (seed-13 reader, per-window log-softmax span scores, reader_shape=named;
 # oracle = the gold paragraph's chunks ranked over that paragraph): trained reader + rules: hybrid
@@ -45,15 +44,6 @@ FLOORS = {
 }
 
 
-def subset(full: SquadSet) -> SquadSet:
-    questions = full.questions[:N_QUESTIONS]
-    need = list(dict.fromkeys(q.doc for q in questions))
-    rest = [p for p in full.paragraphs if p.doc not in set(need)]
-    extra = N_PARAGRAPHS - len(need)
-    step = len(rest) / extra
-    picked = set(need) | {rest[int(i * step)].doc for i in range(extra)}
-    paragraphs = tuple(p for p in full.paragraphs if p.doc in picked)
-    return SquadSet(name="cmrc_regression", paragraphs=paragraphs, questions=questions)
 
 
 @pytest.fixture(scope="module")
