@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from rag.config import Settings
 from rag.query import followup
@@ -47,8 +48,7 @@ class QueryAnalyser:
             return self._plain(asked, asked)
         query = self._plain(asked, rewritten.question)
         as_typed = self._plain(asked, asked) if rewritten.kind == "pronoun" else None
-        return Query(**{**query.__dict__, "followup": rewritten.kind, "followup_reason": rewritten.reason,
-                        "as_typed": as_typed})
+        return replace(query, followup=rewritten.kind, followup_reason=rewritten.reason, as_typed=as_typed)
 
     def _plain(self, asked: str, text: str) -> Query:
         if folding.is_latin_question(text):

@@ -7,7 +7,7 @@ later stage reads this object and never re-derives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rag.query.question import Question
 
@@ -40,7 +40,3 @@ class Query:
     def resolved(self) -> str | None:
         """The rewritten question when ``text`` differs from what was asked, else None."""
         return self.text if self.text != self.asked else None
-
-    def without_followup(self) -> "Query":
-        """This query standing alone (no fallback attached)."""
-        return replace(self, as_typed=None)
