@@ -104,4 +104,18 @@ class ReaderMode(Choice):
         return "reader"
 
 
-__all__ = ["Choice", "Fusion", "ReaderMode", "ReaderShape", "RetrievalMode"]
+
+
+class OcrMode(Choice):
+    """Whether scanned PDF pages are read by OCR (``ingest.ocr``; the ``ocr`` extra)."""
+
+    AUTO = "auto"   # when the OCR extra is installed; otherwise a warning per scanned page
+    ON = "on"       # required: a scanned page without the extra is an error
+    OFF = "off"     # never: scanned pages are left out with a warning
+
+    @classmethod
+    def label(cls) -> str:
+        return "OCR mode"
+
+
+__all__ = ["Choice", "Fusion", "OcrMode", "ReaderMode", "ReaderShape", "RetrievalMode"]

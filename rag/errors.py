@@ -20,6 +20,11 @@ class CorpusError(RagError):
     """The corpus directory is missing, not a directory, or holds no document."""
 
 
+class DocumentError(RagError):
+    """A file that cannot be added: unsupported or lying type, too large, encrypted, corrupt, empty,
+    a duplicate. The message names the file."""
+
+
 class QuestionError(RagError, ValueError):
     """A question that cannot be asked (empty, or too long)."""
 
@@ -40,4 +45,4 @@ class ReaderWeightsError(RagError, RuntimeError):
     """The reader weights are missing or do not fit the base model."""
 
 
-__all__ = ["CorpusError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "UsageError"]
+__all__ = ["CorpusError", "DocumentError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "UsageError"]

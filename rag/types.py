@@ -24,26 +24,108 @@ ChunkId = str
 
 
 @dataclass(frozen=True)
+class PageRange:
+    """The characters ``text[start:end]`` of a document that came from one page (1-based)."""
+
+    start: int
+    end: int
+    page: int
+
+
+@dataclass(frozen=True)
+class HeadingRange:
+    """The characters ``text[start:end]`` under one heading path (outermost first)."""
+
+    start: int
+    end: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a PDF page, in PDF points with the origin at the page's *top*-left
+    (y grows downwards, as on screen); ``page`` is 1-based."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """Where each character of a PDF document's text sits on its page.
+
+    ``boxes`` is float32 ``[len(text), 4]`` (x0, y0, x1, y1 in points, top-left origin, like
+    :class:`Box`); a row of NaN is a character that was not on a page (a joining newline, a page
+    break). ``sizes`` is ``(width, height)`` in points of each page, page 1 first.
+    """
+
+    sizes: tuple[tuple[float, float], ...]
+    boxes: Any = field(repr=False, compare=False)   # numpy.ndarray; Any keeps numpy out of this module
+
+
+@dataclass(frozen=True)
 class Document:
-    """One decoded file of the corpus."""
+    """One document of the corpus, as text: decoded (.txt/.md) or converted (PDF, DOCX, HTML, EPUB).
+
+    ``text`` is what every offset points into. A converted document also carries where its
+    characters came from: ``pages`` (PDF; empty otherwise), ``headings`` (the heading path over
+    each range; empty when the format has none) and, for a PDF with a text layer, ``layout``.
+    """
 
     doc: DocId
     text: str
     encoding: str = "utf-8"
+    format: str = "text"                        # "text", "pdf", "docx", "html", "epub"
+    pages: tuple[PageRange, ...] = ()
+    headings: tuple[HeadingRange, ...] = ()
+    layout: PageLayout | None = field(default=None, repr=False, compare=False)
+    source_sha256: str | None = None            # hash of the file's bytes (duplicates, "changed?")
+    warnings: tuple[str, ...] = ()              # pages left out (scanned, garbled), with file and page
 
     @property
     def sha256(self) -> str:
         """Hash of the decoded text: the manifest's notion of "changed"."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
+    @property
+    def page_count(self) -> int:
+        """Pages of the source (0 for a format without pages)."""
+        return max((p.page for p in self.pages), default=0)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page holding character ``offset`` (the next page's when it falls on a page break).
+
+        >>> Document("a.pdf", "ab\\fcd", pages=(PageRange(0, 2, 1), PageRange(3, 5, 2))).page_at(3)
+        2
+        """
+        if not self.pages:
+            return None
+        for p in self.pages:
+            if offset < p.end:
+                return p.page
+        return self.pages[-1].page
+
+    def heading_at(self, offset: int) -> tuple[str, ...]:
+        """The heading path over character ``offset`` (empty when there is none)."""
+        best: tuple[str, ...] = ()
+        for h in self.headings:
+            if h.start <= offset < h.end:
+                best = h.path if len(h.path) >= len(best) else best
+        return best
+
 
 @dataclass(frozen=True)
 class Span:
-    """A character range of one document."""
+    """A character range of one document; ``page`` and ``boxes`` are filled for a PDF's answer."""
 
     doc: DocId
     start: int
     end: int
+    page: int | None = None
+    boxes: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +138,7 @@ class Chunk:
     end: int
     text: str
     heading: str | None = None
+    page: int | None = None      # the page the chunk starts on (PDF), else None
 
 
 @dataclass(frozen=True)
@@ -81,6 +164,7 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None
 
     @classmethod
     def from_passage(cls, p: Passage) -> "Citation":
@@ -94,7 +178,7 @@ class Citation:
         """
         c = p.chunk
         return cls(rank=p.rank, doc=c.doc, chunk_id=c.chunk_id, heading=c.heading,
-                   start=c.start, end=c.end, text=c.text, score=round(p.score, 6))
+                   start=c.start, end=c.end, text=c.text, score=round(p.score, 6), page=c.page)
 
 
 @dataclass(frozen=True)
