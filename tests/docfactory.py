@@ -1,0 +1,230 @@
+"""Builders of real files (PDF, DOCX, HTML, EPUB) for the tests of every stage.
+
+Each builder returns the file's bytes, made by the same tools people's files are made with
+(fpdf2, python-docx, zipfile), so the converters are tested on real files, not on mocks. PDF
+text is set in WenQuanYi Micro Hei (:data:`FONT_PATH`); a test that needs it calls
+``pytest.skip(NO_FONT)`` unless :func:`have_cjk_font`.
+
+>>> from tests.docfactory import make_html
+>>> make_html("<p>你好</p>", encoding="utf-8")[:15]
+b'<!DOCTYPE html>'
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import zipfile
+from pathlib import Path
+
+#: The CJK font embedded in generated PDFs (a TrueType collection; face 0 is used).
+FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+#: Why a PDF test is skipped without the font.
+NO_FONT = f"the CJK font {FONT_PATH} is not installed (apt-get install fonts-wqy-microhei)"
+
+
+def have_cjk_font() -> bool:
+    """Whether :data:`FONT_PATH` is there (PDF builders need it)."""
+    return FONT_PATH.is_file()
+
+
+def _pdf(font_size: float) -> "object":
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_font("cjk", fname=str(FONT_PATH), collection_font_number=0)
+    pdf.set_font("cjk", size=font_size)
+    return pdf
+
+
+def make_pdf(pages: list[list[str]] | list[str], *, font_size: float = 12) -> bytes:
+    """A PDF with a text layer: one entry per page, each a paragraph or a list of paragraphs.
+
+    Paragraphs are wrapped to the page width (fpdf2 ``multi_cell``) with no blank line between
+    them, as in most Chinese documents; the CJK font is embedded with a ToUnicode map.
+
+    Args:
+        pages: the pages' paragraphs (a page whose text overflows continues on the next page).
+        font_size: in points.
+
+    Returns:
+        The PDF's bytes.
+    """
+    pdf = _pdf(font_size)
+    for page in pages:
+        pdf.add_page()
+        for para in [page] if isinstance(page, str) else page:
+            pdf.multi_cell(0, font_size * 0.6, para, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def make_pdf_without_tounicode(pages: list[list[str]] | list[str]) -> bytes:
+    """A PDF whose font has no ToUnicode map: its text extracts as garbage.
+
+    fpdf2 embeds a subset font whose glyph codes are small numbers; the ``/ToUnicode`` key is
+    renamed to ``/ToUnicodX`` (same length, so the xref offsets stay valid). pdfium then
+    returns the codes themselves (control and ASCII characters) and flags every character with
+    a Unicode map error; it does not recover the text from the subset font.
+    """
+    data = make_pdf(pages)
+    assert b"/ToUnicode" in data
+    return data.replace(b"/ToUnicode", b"/ToUnicodX")
+
+
+def make_scanned_pdf(pages: list[str], dpi: int = 150) -> bytes:
+    """A PDF of images only (no text layer): each page's text drawn by PIL, as a scanner would.
+
+    Args:
+        pages: one text per page (wrapped at about 30 characters a line).
+        dpi: image resolution.
+
+    Returns:
+        The PDF's bytes.
+    """
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT_PATH), size=int(12 * dpi / 72), index=0)
+    pdf = FPDF(format="A4")
+    w_px, h_px = int(210 / 25.4 * dpi), int(297 / 25.4 * dpi)
+    for text in pages:
+        img = Image.new("L", (w_px, h_px), 255)
+        draw = ImageDraw.Draw(img)
+        lines = [text[i:i + 30] for i in range(0, len(text), 30)] or [""]
+        y = int(0.8 * dpi)
+        for line in lines:
+            draw.text((int(0.8 * dpi), y), line, font=font, fill=0)
+            y += int(20 * dpi / 72)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        pdf.add_page()
+        pdf.image(io.BytesIO(buf.getvalue()), x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())
+
+
+def make_encrypted_pdf(pages: list[str], password: str = "secret") -> bytes:
+    """A PDF that needs a password to open (RC4, user and owner password; AES would need ``cryptography``)."""
+    from fpdf.enums import EncryptionMethod
+
+    pdf = _pdf(12)
+    pdf.set_encryption(owner_password=password + "-owner", user_password=password,
+                       encryption_method=EncryptionMethod.RC4)
+    for page in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 7, page, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def make_docx(blocks: list[str | tuple]) -> bytes:
+    """A Word document from blocks, in order.
+
+    Args:
+        blocks: each one of ``"text"`` or ``("p", text)`` (a paragraph), ``("h", level, text)``
+            (a heading, style "Heading N"; level 0 is "Title") and ``("table", rows)`` (rows of
+            cell texts; a cell ``None`` is merged with the cell on its left).
+
+    Returns:
+        The DOCX's bytes.
+    """
+    import docx
+
+    d = docx.Document()
+    for block in blocks:
+        if isinstance(block, str):
+            d.add_paragraph(block)
+        elif block[0] == "p":
+            d.add_paragraph(block[1])
+        elif block[0] == "h":
+            d.add_heading(block[2], level=block[1])
+        elif block[0] == "table":
+            rows = block[1]
+            table = d.add_table(rows=len(rows), cols=max(len(r) for r in rows))
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    if value is None:
+                        table.cell(r, c - 1).merge(table.cell(r, c))
+                    else:
+                        table.cell(r, c).text = value
+        else:
+            raise ValueError(f"unknown block {block!r}")
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def make_zip_bomb_docx(inflated_mb: int = 300) -> bytes:
+    """A small DOCX (about 0.3 MB) one of whose members inflates to ``inflated_mb`` MB of zeros.
+
+    The member is compressed chunk by chunk, so building it never holds the inflated bytes;
+    a test must refuse it without inflating it.
+    """
+    base = make_docx(["正文。"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info.filename))
+        chunk = bytes(1 << 20)
+        with z.open(zipfile.ZipInfo("word/media/zeros.bin"), "w", force_zip64=True) as f:
+            for _ in range(inflated_mb):
+                f.write(chunk)
+    return out.getvalue()
+
+
+def make_html(body: str, encoding: str = "gbk", meta: bool = True, title: str | None = None) -> bytes:
+    """A web page: ``body`` (markup) inside html/head/body, encoded.
+
+    Args:
+        body: the body's inner markup.
+        encoding: how the bytes are encoded.
+        meta: declare the encoding in ``<meta charset>``.
+        title: the ``<title>``, if any.
+
+    Returns:
+        The page's bytes.
+    """
+    head = (f'<meta charset="{encoding}">' if meta else "") + (f"<title>{title}</title>" if title else "")
+    page = f"<!DOCTYPE html>\n<html><head>{head}</head>\n<body>\n{body}\n</body></html>\n"
+    return page.encode(encoding)
+
+
+def make_epub(chapters: list[tuple[str, str]], title: str = "测试书") -> bytes:
+    """An EPUB 3 book: one XHTML file per chapter, in spine order.
+
+    The manifest lists the chapters in reverse, so that a reader that follows the manifest
+    instead of the spine gets them in the wrong order.
+
+    Args:
+        chapters: ``(heading, body markup)`` per chapter; the heading becomes the chapter's ``<h1>``.
+        title: the book's title.
+
+    Returns:
+        The EPUB's bytes.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")   # stored, first
+        z.writestr("META-INF/container.xml",
+                   '<?xml version="1.0"?><container version="1.0" '
+                   'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+                   '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                   '</rootfiles></container>')
+        items, refs = [], []
+        for n, (heading, body) in enumerate(chapters, 1):
+            z.writestr(f"OEBPS/text/ch{n}.xhtml",
+                       '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html>'
+                       '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>'
+                       f'{heading}</title></head><body><h1>{heading}</h1>{body}</body></html>')
+            items.append(f'<item id="ch{n}" href="text/ch{n}.xhtml" media-type="application/xhtml+xml"/>')
+            refs.append(f'<itemref idref="ch{n}"/>')
+        z.writestr("OEBPS/content.opf",
+                   '<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" '
+                   'version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                   f'<dc:identifier id="id">test</dc:identifier><dc:title>{title}</dc:title><dc:language>zh</dc:language>'
+                   f'</metadata><manifest>{"".join(reversed(items))}</manifest><spine>{"".join(refs)}</spine></package>')
+    return out.getvalue()
+
+
+__all__ = ["FONT_PATH", "NO_FONT", "have_cjk_font", "make_docx", "make_encrypted_pdf", "make_epub", "make_html",
+           "make_pdf", "make_pdf_without_tounicode", "make_scanned_pdf", "make_zip_bomb_docx"]
