@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rag.answer.crosslingual import CrossLingualAnswerer
@@ -26,13 +27,15 @@ from rag.answer.with_reader import ReaderAnswerer
 from rag.choices import RetrievalMode
 from rag.config import Settings
 from rag.embed.protocol import Encoder
-from rag.index.build import BuildReport, build_index, plan_update
+from rag.errors import CorpusError, DocumentError
+from rag.index.build import BuildReport, Progress, build_index, plan_update
 from rag.index.store import IndexStore, StoredIndex
-from rag.ingest.documents import load_corpus
+from rag.ingest.documents import read_source, scan_corpus
+from rag.ingest.layout import boxes_of
 from rag.query.analyse import QueryAnalyser
 from rag.query.types import Query
 from rag.retrieve.retriever import Retriever
-from rag.types import Answer, Document, Passage
+from rag.types import Answer, Document, Passage, Span
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class QASystem:
         self._step: AnswerStep | None = None
         self._uses_reader = False
         self._docs: dict[str, Document] = {}
+        self._converted: dict[str, Document] = {}   # converted by the caller, not yet indexed
         self._lock = threading.Lock()
 
     @property
@@ -80,7 +84,7 @@ class QASystem:
         return self._encoder
 
     def documents(self) -> list[Document]:
-        """Load the corpus afresh.
+        """Load the corpus afresh: a file whose bytes the index already holds is not converted again.
 
         Returns:
             The documents.
@@ -88,42 +92,102 @@ class QASystem:
         Raises:
             CorpusError: missing or empty corpus.
         """
-        docs = list(self._given_docs) if self._given_docs is not None else load_corpus(self.corpus_dir)
+        if self._given_docs is not None:
+            docs = list(self._given_docs)
+        else:
+            manifest = self.store.read_manifest()
+            known = self.store.read_documents() if manifest is not None else {}
+            docs = []
+            for src in scan_corpus(self.corpus_dir):
+                entry = manifest.documents.get(src.doc) if manifest is not None else None
+                if entry is not None and entry.source_sha256 == src.sha256 and src.doc in known:
+                    docs.append(known[src.doc])
+                    continue
+                ready = self._converted.pop(src.doc, None)
+                doc = ready if ready is not None and ready.source_sha256 == src.sha256 else \
+                    read_source(src, self.settings.ingest)
+                if doc is not None:
+                    docs.append(doc)
+            if not docs:
+                raise CorpusError(f"no readable document in {self.corpus_dir}")
         self._docs = {d.doc: d for d in docs}
         return docs
 
+    def remember(self, docs: Sequence[Document]) -> None:
+        """Documents just converted from files written into the corpus, so the next build does
+        not convert them again (used only while their ``source_sha256`` matches the file).
+
+        Args:
+            docs: the converted documents.
+        """
+        self._converted.update({d.doc: d for d in docs})
+
+    def document(self, doc: str) -> Document:
+        """An indexed document: its text (what offsets point into), pages, headings and layout.
+
+        Args:
+            doc: the document id.
+
+        Returns:
+            The document as the index holds it.
+
+        Raises:
+            DocumentError: no such document.
+        """
+        found = self.index.documents.get(doc) if self._given_docs is None else None
+        if found is None:
+            if doc not in self._docs:
+                self.documents()
+            found = self._docs.get(doc)
+        if found is None:
+            raise DocumentError(f"no document {doc!r} in the index")
+        return found
+
     def document_text(self, doc: str) -> str:
-        """The decoded original text of a document (the text offsets refer to).
+        """The text of a document that offsets refer to (the decoded or converted text).
 
         Args:
             doc: the document id.
 
         Returns:
             Its text.
+
+        Raises:
+            DocumentError: no such document.
         """
-        if doc not in self._docs:
-            self.documents()
-        return self._docs[doc].text
+        return self.document(doc).text
 
     def is_stale(self) -> bool:
-        """Whether the stored index differs from the corpus or settings (no model needed)."""
+        """Whether the stored index differs from the corpus or settings (no model, no conversion)."""
         manifest = self.store.read_manifest()
-        plan = plan_update(self.documents(), manifest, self.settings.index_params())
-        return manifest is None or not plan.up_to_date
+        if manifest is None:
+            return True
+        if self._given_docs is not None:
+            return not plan_update(self._given_docs, manifest, self.settings.index_params()).up_to_date
+        if manifest.mismatch(self.settings.index_params()):
+            return True
+        sources = {s.doc: s.sha256 for s in scan_corpus(self.corpus_dir)}
+        indexed = {d: e.source_sha256 for d, e in manifest.documents.items()}
+        return sources != indexed
 
-    def build(self, show_progress: bool = False, force: bool = False) -> BuildReport:
-        """Bring the index up to date with the corpus (only changed documents are embedded).
+    def build(self, show_progress: bool = False, force: bool = False,
+              progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the corpus (only changed documents are converted and embedded).
+
+        Questions asked meanwhile are answered from the previous index; the new one replaces it
+        when it is complete.
 
         Args:
             show_progress: draw a progress bar while embedding.
             force: rebuild everything.
+            progress: called as each new document's chunks are embedded.
 
         Returns:
             What the build did.
         """
         with self._lock:
             index, report = build_index(self.documents(), self.settings, self.encoder, self.store,
-                                        show_progress=show_progress, force=force)
+                                        show_progress=show_progress, force=force, progress=progress)
             self._use(index)
             return report
 
@@ -148,18 +212,20 @@ class QASystem:
         return None
 
     def _use(self, index: StoredIndex) -> None:
-        self._index = index
-        self._retriever = Retriever(index, self.encoder, self.settings)
+        # Everything is made first and switched together, so that a question being answered in
+        # another thread sees either the old index or the new one, never a mix.
+        retriever = Retriever(index, self.encoder, self.settings)
         vocab, idf = index.bm25.vocab, index.bm25.idf
-        self._analyser = QueryAnalyser(self.settings, vocab)
+        analyser = QueryAnalyser(self.settings, vocab)
         rules = RuleAnswerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
         from rag.reader.selection import load_reader
 
         reader = load_reader(self.settings)
-        self._uses_reader = reader is not None
         chinese: Answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
-        self._step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts),
-                                CrossLingualAnswerer(self.encoder, self.settings))
+        step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts),
+                          CrossLingualAnswerer(self.encoder, self.settings))
+        self._index, self._retriever, self._analyser, self._step = index, retriever, analyser, step
+        self._uses_reader = reader is not None
 
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""
@@ -254,7 +320,16 @@ class QASystem:
         """
         self.ensure_index()
         assert self._step is not None
-        return self._step.answer(query, passages, top_k=top_k)
+        return self._locate(self._step.answer(query, passages, top_k=top_k))
+
+    def _locate(self, ans: Answer) -> Answer:
+        """The answer with its page and, for a PDF with a text layer, the boxes of its characters."""
+        span = ans.answer_span
+        doc = self._index.documents.get(span.doc) if span is not None and self._index is not None else None
+        if span is None or doc is None or not doc.pages:
+            return ans
+        located = Span(span.doc, span.start, span.end, doc.page_at(span.start), boxes_of(doc, span.start, span.end))
+        return replace(ans, answer_span=located)
 
     def answer(self, question: str, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
         """Answer a question from passages the caller chose (e.g. one gold paragraph's chunks).

@@ -8,6 +8,9 @@ and exit with status 2; nothing is printed as a traceback unless
     rag ask "湖北人工智能产业规模到2025年超过多少?"
     rag ask --batch questions.jsonl --json
     rag search "算力券" --json
+    rag add 报告.pdf 通知.docx          # copy into the corpus and index
+    rag remove 报告.pdf
+    rag text 报告.pdf --json            # the text every offset points into
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
 from collections.abc import Sequence
@@ -67,6 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to return")
     p.add_argument("--mode", choices=RetrievalMode.values(), default=RetrievalMode.HYBRID.value)
+
+    p = sub.add_parser("add", help="add files (PDF, DOCX, HTML, EPUB, TXT, MD) to the corpus and index them")
+    add_common_options(p)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print each file's status as JSON")
+
+    p = sub.add_parser("remove", help="delete a document from the corpus and the index")
+    add_common_options(p)
+    p.add_argument("doc", help="document id, as `rag list` shows it")
+
+    p = sub.add_parser("list", help="the indexed documents")
+    add_common_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("text", help="a document's text as indexed (what every offset points into)")
+    add_common_options(p)
+    p.add_argument("doc", help="document id")
+    p.add_argument("--json", action="store_true", help="JSON with the page map and headings")
 
     from rag.bench.command import add_parser as add_eval
     from rag.training.command import add_parser as add_train
@@ -189,7 +211,70 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search}
+def _library(args: argparse.Namespace) -> Any:
+    from rag.library import Library
+
+    return Library(make_system(args))
+
+
+def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    from rag.library import Upload
+
+    uploads = []
+    for name in args.files:
+        try:
+            with open(name, "rb") as fh:
+                uploads.append(Upload(os.path.basename(name), fh.read()))
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    lib = _library(args)
+    lib.qa.ensure_index(show_progress=sys.stderr.isatty())
+    statuses = lib.add(uploads)
+    for s in statuses:
+        if args.json:
+            print(json.dumps(s.__dict__, ensure_ascii=False), file=out)
+        elif s.state == "done":
+            print(f"已添加 / added: {s.name} → {s.doc} ({s.total} chunks)", file=out)
+        elif s.state == "duplicate":
+            print(f"重复 / duplicate: {s.message}", file=out)
+        else:
+            print(f"失败 / failed: {s.message}", file=out)
+    return 0 if all(s.state in ("done", "duplicate") for s in statuses) else EXIT_USER_ERROR
+
+
+def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
+    info = _library(args).remove(args.doc)
+    print(f"已删除 / removed: {info.doc} ({info.chunks} chunks)", file=out)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    docs = _library(args).list()
+    if args.json:
+        print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2), file=out)
+        return 0
+    for d in docs:
+        pages = f"{d.pages} 页 · " if d.pages else ""
+        print(f"{d.doc}\t{d.format} · {pages}{d.chunks} 段 · {d.chars} 字 · {d.added_at}", file=out)
+    return 0
+
+
+def cmd_text(args: argparse.Namespace, out: TextIO) -> int:
+    qa = make_system(args)
+    doc = qa.document(args.doc)
+    if args.json:
+        obj = {"doc": doc.doc, "format": doc.format, "text": doc.text,
+               "pages": [p.__dict__ for p in doc.pages],
+               "headings": [{"start": h.start, "end": h.end, "path": list(h.path)} for h in doc.headings],
+               "warnings": list(doc.warnings)}
+        print(json.dumps(obj, ensure_ascii=False, indent=2), file=out)
+    else:
+        out.write(doc.text)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search, "add": cmd_add, "remove": cmd_remove,
+            "list": cmd_list, "text": cmd_text}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

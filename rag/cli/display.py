@@ -33,7 +33,8 @@ def mark(text: str, start: int, end: int, left: str = "【", right: str = "】")
 
 def _where(c: Citation) -> str:
     head = f" · {c.heading}" if c.heading else ""
-    return f"{c.doc}{head} · 字符 {c.start}–{c.end} · score {c.score:.3f}"
+    page = f" · 第 {c.page} 页" if c.page is not None else ""
+    return f"{c.doc}{page}{head} · 字符 {c.start}–{c.end} · score {c.score:.3f}"
 
 
 def format_answer(ans: Answer, text_of: Callable[[str], str] | None = None) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -31,6 +31,12 @@ from rag.text.tokens import tokenize
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
+
+#: ``progress(doc, chunks embedded, chunks of that document)`` while new documents are embedded.
+Progress = Callable[[str, int, int], None]
+
+#: Chunks embedded between two progress calls.
+_PROGRESS_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -97,13 +103,16 @@ class _Assembly:
     tokens: list[list[str]] = field(default_factory=list)
     parts: list[np.ndarray | None] = field(default_factory=list)   # None: this document's rows are new
     entries: dict[str, DocEntry] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
+    new_docs: list[str] = field(default_factory=list)
     new_chunks: list[Chunk] = field(default_factory=list)
     new_counts: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=lambda: {"chunk": 0.0, "tokenize": 0.0, "embed": 0.0})
 
 
 def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
-                store: IndexStore, show_progress: bool = False, force: bool = False) -> tuple[StoredIndex, BuildReport]:
+                store: IndexStore, show_progress: bool = False, force: bool = False,
+                progress: Progress | None = None) -> tuple[StoredIndex, BuildReport]:
     """Bring the stored index up to date with ``docs`` and return it loaded.
 
     Args:
@@ -113,6 +122,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
         store: where the index lives.
         show_progress: draw a progress bar while embedding.
         force: rebuild everything even if nothing changed.
+        progress: called as new documents' chunks are embedded (the upload panel's "n/N").
 
     Returns:
         ``(index, report)``.
@@ -131,7 +141,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     if plan.rebuild_reason:
         log.info("rebuilding the index: %s", plan.rebuild_reason)
     rows = _gather(docs, set(plan.unchanged), old, settings)
-    vectors = _vector_store(rows, encoder, settings, show_progress)
+    vectors = _vector_store(rows, encoder, settings, show_progress, progress)
     t = time.perf_counter()
     vectors.search(np.zeros(encoder.dim, np.float32), 1)  # builds the FAISS index now, timed as "index"
     bm25 = BM25.build(rows.tokens, settings.index.bm25_k1, settings.index.bm25_b)
@@ -139,7 +149,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=settings.embed.model, dim=encoder.dim,
                         params=params, documents=rows.entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                         dense_index=vectors.kind)
-    index = StoredIndex(manifest, rows.chunks, rows.tokens, vectors, bm25)
+    index = StoredIndex(manifest, rows.chunks, rows.tokens, vectors, bm25, documents=rows.documents)
     t = time.perf_counter()
     store.save(index)
     rows.timings["write"] = time.perf_counter() - t
@@ -159,6 +169,7 @@ def _gather(docs: Sequence[Document], keep: set[str], old: StoredIndex | None, s
             rows.tokens.extend(old.tokens[i] for i in kept)
             rows.parts.append(old.dense.vectors(kept))
             rows.entries[doc.doc] = old.manifest.documents[doc.doc]
+            rows.documents[doc.doc] = old.documents.get(doc.doc, doc)
             continue
         t = time.perf_counter()
         doc_chunks = chunk_document(doc, settings.chunk.chars, settings.chunk.overlap_sentences,
@@ -171,15 +182,39 @@ def _gather(docs: Sequence[Document], keep: set[str], old: StoredIndex | None, s
         rows.new_chunks.extend(doc_chunks)
         rows.new_counts.append(len(doc_chunks))
         rows.parts.append(None)
-        rows.entries[doc.doc] = DocEntry(doc.sha256, len(doc_chunks), doc.encoding)
+        rows.entries[doc.doc] = DocEntry(doc.sha256, len(doc_chunks), doc.encoding, doc.format, doc.page_count,
+                                         doc.source_sha256, time.strftime("%Y-%m-%dT%H:%M:%S"))
+        rows.documents[doc.doc] = doc
+        rows.new_docs.append(doc.doc)
     return rows
 
 
-def _vector_store(rows: _Assembly, encoder: Encoder, settings: Settings, show_progress: bool) -> FaissStore:
+def _embed(rows: _Assembly, encoder: Encoder, show_progress: bool, progress: Progress | None) -> np.ndarray:
+    """The new chunks' vectors; with ``progress``, in batches, reporting each document's share done."""
+    texts = [embedding_text(c) for c in rows.new_chunks]
+    if not texts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    if progress is None:
+        return encoder.encode_passages(texts, show_progress=show_progress)
+    bounds, offset = [], 0
+    for doc, n in zip(rows.new_docs, rows.new_counts):
+        bounds.append((doc, offset, offset + n))
+        offset += n
+    parts = []
+    for a in range(0, len(texts), _PROGRESS_BATCH):
+        b = min(len(texts), a + _PROGRESS_BATCH)
+        parts.append(encoder.encode_passages(texts[a:b]))
+        for doc, lo, hi in bounds:
+            if lo < b and hi > a or (lo == hi and a == 0):
+                progress(doc, min(hi, b) - lo, hi - lo)
+    return np.concatenate(parts)
+
+
+def _vector_store(rows: _Assembly, encoder: Encoder, settings: Settings, show_progress: bool,
+                  progress: Progress | None) -> FaissStore:
     """The vector store of the new index: new chunks embedded in one pass, kept rows reused."""
     t = time.perf_counter()
-    new_vectors = (encoder.encode_passages([embedding_text(c) for c in rows.new_chunks], show_progress=show_progress)
-                   if rows.new_chunks else np.zeros((0, encoder.dim), dtype=np.float32))
+    new_vectors = _embed(rows, encoder, show_progress, progress)
     rows.timings["embed"] = time.perf_counter() - t
     store = FaissStore(encoder.dim, settings.index.hnsw_min_chunks)
     counts, offset = iter(rows.new_counts), 0

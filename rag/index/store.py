@@ -3,7 +3,13 @@
 Layout under the index directory::
 
     CURRENT            name of the live version (replaced atomically)
-    v-<time>-<pid>/    manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25.npz
+    v-<time>-<pid>/    manifest.json, chunks.jsonl, documents.jsonl, layout.npz,
+                       vectors.npy, dense.faiss, bm25.npz
+
+``documents.jsonl`` holds each document's text (what every offset points into), its page map,
+heading ranges and warnings; ``layout.npz`` the character boxes of PDF documents. A converted
+file is therefore never converted again to show its text, and the index answers for exactly the
+text it was built from.
 
 A build writes a new version folder completely, fsyncs it, then replaces
 ``CURRENT`` with ``os.replace``. A crash at any point leaves ``CURRENT``
@@ -23,6 +29,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,7 @@ from rag.index.faiss_store import FaissStore
 from rag.index.protocol import VectorStore
 from rag.index.bm25 import BM25
 from rag.config import INDEX_FORMAT_VERSION
-from rag.types import Chunk
+from rag.types import Chunk, Document, HeadingRange, PageLayout, PageRange
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,10 @@ class DocEntry:
     sha256: str
     chunks: int
     encoding: str = "utf-8"
+    format: str = "text"
+    pages: int = 0
+    source_sha256: str | None = None    # of the file's bytes: unchanged files are not converted again
+    added_at: str = ""                  # when this content was first indexed (ISO 8601, local time)
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class StoredIndex:
     dense: VectorStore
     bm25: BM25
     path: Path | None = None
+    documents: dict[str, Document] = field(default_factory=dict)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -157,6 +169,17 @@ class IndexStore:
             log.warning("index manifest unreadable (%s); it will be rebuilt", exc)
             return None
 
+    def read_documents(self) -> dict[str, Document]:
+        """The live version's documents alone (texts, pages, layouts), or {} when unreadable."""
+        path = self.current_path()
+        if path is None:
+            return {}
+        try:
+            return load_documents(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("stored documents unreadable (%s); they will be read again", exc)
+            return {}
+
     def load(self) -> StoredIndex | None:
         """Load the live version.
 
@@ -177,10 +200,11 @@ class IndexStore:
             store = FaissStore.load(path, [c.doc for c in chunks],
                                     int(manifest.params.get("hnsw_min_chunks", 50_000)))
             bm25 = BM25.load(path / "bm25.npz")
+            documents = load_documents(path)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.warning("index at %s unreadable (%s); it will be rebuilt", path, exc)
             return None
-        return StoredIndex(manifest, chunks, tokens, store, bm25, path)
+        return StoredIndex(manifest, chunks, tokens, store, bm25, path, documents)
 
     def save(self, index: StoredIndex) -> Path:
         """Write a new version and make it live, atomically.
@@ -201,6 +225,7 @@ class IndexStore:
                 fh.write(json.dumps({**asdict(c), "tokens": toks}, ensure_ascii=False) + "\n")
         index.dense.save(tmp)
         index.bm25.save(tmp / "bm25.npz")
+        save_documents(tmp, index.documents.values())
         # The manifest goes last: a folder with a manifest is a complete one.
         (tmp / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=1),
                                            encoding="utf-8")
@@ -226,6 +251,54 @@ class IndexStore:
         for p in self.root.iterdir():
             if p.is_dir() and (p.name.startswith(".tmp-v-") or p.name.startswith("v-")) and p != live:
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def save_documents(folder: Path, documents: Iterable[Document]) -> None:
+    """Write ``documents.jsonl`` (texts, page maps, headings) and ``layout.npz`` (PDF boxes).
+
+    Args:
+        folder: the version folder being written.
+        documents: the indexed documents.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    with open(folder / "documents.jsonl", "w", encoding="utf-8") as fh:
+        for n, d in enumerate(documents):
+            row = {"doc": d.doc, "text": d.text, "encoding": d.encoding, "format": d.format,
+                   "pages": [[p.start, p.end, p.page] for p in d.pages],
+                   "headings": [[h.start, h.end, list(h.path)] for h in d.headings],
+                   "source_sha256": d.source_sha256, "warnings": list(d.warnings), "layout": None}
+            if d.layout is not None:
+                row["layout"] = f"d{n}"
+                arrays[f"d{n}"] = np.asarray(d.layout.boxes, dtype=np.float32)
+                arrays[f"d{n}_sizes"] = np.asarray(d.layout.sizes, dtype=np.float32).reshape(-1, 2)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with open(folder / "layout.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_documents(folder: Path) -> dict[str, Document]:
+    """Read what :func:`save_documents` wrote.
+
+    Args:
+        folder: a version folder.
+
+    Returns:
+        Document id → document, in index order.
+    """
+    out: dict[str, Document] = {}
+    with np.load(folder / "layout.npz") as arrays, open(folder / "documents.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            layout = None
+            if row["layout"]:
+                key = row["layout"]
+                layout = PageLayout(tuple((float(w), float(h)) for w, h in arrays[f"{key}_sizes"]), arrays[key])
+            out[row["doc"]] = Document(
+                doc=row["doc"], text=row["text"], encoding=row["encoding"], format=row["format"],
+                pages=tuple(PageRange(*p) for p in row["pages"]),
+                headings=tuple(HeadingRange(a, b, tuple(path)) for a, b, path in row["headings"]),
+                layout=layout, source_sha256=row["source_sha256"], warnings=tuple(row["warnings"]))
+    return out
 
 
 def _fsync(path: Path) -> None:

@@ -1,7 +1,10 @@
 """Grouping sentences into chunks: whole sentences, bounded size, with overlap.
 
-A chunk never crosses a heading (each chunk has one heading) and prefers to
-end at a paragraph break once it is reasonably full. The last
+A chunk never crosses a heading (each chunk has one heading) or a page (each chunk of a PDF
+has one page) and prefers to end at a paragraph break once it is reasonably full.
+Plain text finds its headings by the shape of its lines (:mod:`rag.text.sentences`); a converted
+Word, web or EPUB document brings its own (``Document.headings``), and its short lines (table
+rows, list items) are then sentences like any other. The last
 ``overlap_sentences`` sentences of a chunk open the next one, so that an
 answer whose context straddles a boundary is whole in at least one chunk.
 
@@ -13,17 +16,26 @@ answer whose context straddles a boundary is whole in at least one chunk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 
 from rag.text.sentences import Sentence, split_sentences
 from rag.types import Chunk, Document
+
+#: Formats whose converter knows the headings: their lines are never guessed to be headings.
+STRUCTURED_FORMATS = ("docx", "html", "epub")
 
 #: A chunk this full (share of ``chunk_chars``) may end at a paragraph break.
 _PARAGRAPH_FILL = 0.6
 
 
+#: Joins a heading path into the one-line heading of a chunk.
+HEADING_JOIN = " > "
+
+
 def group_sentences(text: str, sentences: Sequence[Sentence], chunk_chars: int,
-                    overlap_sentences: int) -> list[list[Sentence]]:
+                    overlap_sentences: int,
+                    section: Callable[[Sentence], Hashable] | None = None) -> list[list[Sentence]]:
     """Pack consecutive sentences into groups of about ``chunk_chars`` characters.
 
     Args:
@@ -31,10 +43,12 @@ def group_sentences(text: str, sentences: Sequence[Sentence], chunk_chars: int,
         sentences: the document's sentences, in order.
         chunk_chars: target chunk size in characters.
         overlap_sentences: sentences carried over to the next group.
+        section: what a group may not cross (default: the sentence's heading).
 
     Returns:
         The groups, each a non-empty list of sentences.
     """
+    key = section or (lambda s: s.heading)
     groups: list[list[Sentence]] = []
     cur: list[Sentence] = []
     fresh = 0  # sentences in ``cur`` that are not overlap from the previous group
@@ -43,12 +57,12 @@ def group_sentences(text: str, sentences: Sequence[Sentence], chunk_chars: int,
         groups.append(cur)
         keep = cur[-overlap_sentences:] if 0 < overlap_sentences < len(cur) else []
         # Overlap never crosses a heading: the next chunk carries one heading only.
-        return [s for s in keep if s.heading == cur[-1].heading]
+        return [s for s in keep if key(s) == key(cur[-1])]
 
     for s in sentences:
         if cur:
             size = s.end - cur[0].start
-            new_section = s.heading != cur[-1].heading
+            new_section = key(s) != key(cur[-1])
             paragraph_break = "\n" in text[cur[-1].end:s.start]
             full = cur[-1].end - cur[0].start >= _PARAGRAPH_FILL * chunk_chars
             if fresh and (new_section or size > chunk_chars or (paragraph_break and full)):
@@ -75,15 +89,24 @@ def chunk_document(doc: Document, chunk_chars: int = 220, overlap_sentences: int
         heading_max_chars: the longest line that can be a heading.
 
     Returns:
-        Chunks in document order, ids ``"<doc>#<n>"``; ``doc.text[c.start:c.end] == c.text``.
+        Chunks in document order, ids ``"<doc>#<n>"``; ``doc.text[c.start:c.end] == c.text``;
+        ``page`` is the page the chunk starts on (PDF) or None.
     """
+    structured = bool(doc.headings) or doc.format in STRUCTURED_FORMATS
     sentences = split_sentences(doc.text, max_chars=max_sentence_chars,
-                                heading_max_chars=heading_max_chars)
+                                heading_max_chars=0 if structured else heading_max_chars)
+    if structured:
+        sentences = [replace(s, heading=HEADING_JOIN.join(doc.heading_at(s.start)) or None) for s in sentences]
+
+    def section(s: Sentence) -> Hashable:
+        return s.heading, doc.page_at(s.start)
+
     chunks = []
-    for n, group in enumerate(group_sentences(doc.text, sentences, chunk_chars, overlap_sentences)):
+    for n, group in enumerate(group_sentences(doc.text, sentences, chunk_chars, overlap_sentences,
+                                              section if doc.pages else None)):
         start, end = group[0].start, group[-1].end
         chunks.append(Chunk(chunk_id=f"{doc.doc}#{n}", doc=doc.doc, start=start, end=end,
-                            text=doc.text[start:end], heading=group[0].heading))
+                            text=doc.text[start:end], heading=group[0].heading, page=doc.page_at(start)))
     return chunks
 
 

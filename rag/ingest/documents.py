@@ -1,10 +1,13 @@
-"""Reading a corpus directory: every ``.txt``/``.md`` file, decoded, never crashing.
+"""Reading a corpus directory: text, Markdown, PDF, Word, web pages and EPUB, never crashing.
 
-Decoding tries, in order: UTF-16 with a BOM, UTF-8 with a BOM, UTF-8, GB18030
-(a superset of GBK and GB2312). A file that is none of these, or that looks
-binary, is skipped with a warning naming it. The decoded text is kept exactly
-(BOM removed, newlines untouched) because every offset the system reports
-points into it.
+A folder is first *scanned* (:func:`scan_corpus`: each file's id, path and SHA-256 of its bytes,
+cheap) and then *read* (:func:`read_source`: the format decided by the bytes, then converted by
+:mod:`rag.ingest.formats`). The scan alone tells whether the index is stale, so an unchanged PDF
+is never converted twice. A file that cannot be read is skipped with a warning naming it.
+
+Plain text is decoded trying, in order: UTF-16 with a BOM, UTF-8 with a BOM, UTF-8, GB18030 (a
+superset of GBK and GB2312). The decoded text is kept exactly (BOM removed, newlines untouched)
+because every offset the system reports points into it.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -15,58 +18,20 @@ points into it.
 
 from __future__ import annotations
 
-import codecs
+import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from rag.config import IngestSettings
+from rag.errors import CorpusError, DocumentError
+from rag.ingest.formats.detect import SUFFIXES
+from rag.ingest.formats.plain import decode_bytes  # noqa: F401  (kept importable from here)
 from rag.types import Document
-
-from rag.errors import CorpusError
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
-
-#: A decoded text with more than this share of control characters is binary.
-_MAX_CONTROL_SHARE = 0.01
-
-
-def decode_bytes(data: bytes) -> tuple[str, str] | None:
-    """Decode a file's bytes, or say that it is not text.
-
-    Args:
-        data: the raw file content.
-
-    Returns:
-        ``(text, encoding)``, or ``None`` when the bytes are binary or in no
-        supported encoding.
-    """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    elif data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    else:
-        # A NUL byte never occurs in UTF-8 or GB18030 text, but in nearly every binary file.
-        if b"\x00" in data:
-            return None
-        candidates = ["utf-8", "gb18030"]
-    for enc in candidates:
-        try:
-            text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if _looks_binary(text):
-            return None
-        return text, enc
-    return None
-
-
-def _looks_binary(text: str) -> bool:
-    if not text:
-        return False
-    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    return control / len(text) > _MAX_CONTROL_SHARE
 
 
 def doc_id(path: Path, root: Path) -> str:
@@ -82,8 +47,18 @@ def doc_id(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a corpus folder, before it is read."""
+
+    doc: str
+    path: Path
+    sha256: str     # of the file's bytes
+    size: int
+
+
 def iter_corpus_files(root: Path) -> Iterator[Path]:
-    """Every ``.txt``/``.md`` file under ``root``, recursively, in a stable order.
+    """Every file with a supported suffix under ``root``, recursively, in a stable order.
 
     Hidden files and folders (name starting with ``.``) are left out.
 
@@ -101,34 +76,123 @@ def iter_corpus_files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def load_document(path: Path, root: Path) -> Document | None:
-    """Read and decode one file.
+def check_root(root: Path | str) -> Path:
+    """The corpus directory, checked.
+
+    Raises:
+        CorpusError: it is missing or not a directory.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise CorpusError(f"corpus directory not found: {root}")
+    if not root.is_dir():
+        raise CorpusError(f"corpus path is not a directory: {root}")
+    return root
+
+
+def scan_corpus(root: Path | str) -> list[SourceFile]:
+    """Every supported file under ``root`` with the hash of its bytes (nothing is converted).
+
+    Args:
+        root: the corpus directory.
+
+    Returns:
+        The files, sorted by id; unreadable ones are skipped with a warning.
+
+    Raises:
+        CorpusError: the directory is missing.
+    """
+    root = check_root(root)
+    out = []
+    for path in iter_corpus_files(root):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            log.warning("skipping %s: cannot read it (%s)", doc_id(path, root), exc.strerror or exc)
+            continue
+        out.append(SourceFile(doc_id(path, root), path, hashlib.sha256(data).hexdigest(), len(data)))
+    return out
+
+
+def convert_bytes(data: bytes, doc: str, settings: IngestSettings | None = None) -> Document:
+    """Turn one file's bytes into a document: format decided by content, then converted.
+
+    Args:
+        data: the file's bytes.
+        doc: its document id (the name checked against the content, and named in errors).
+        settings: limits and OCR (default ``IngestSettings()``).
+
+    Returns:
+        The document, ``source_sha256`` set.
+
+    Raises:
+        DocumentError: unsupported, lying, too large, encrypted, corrupt or empty.
+    """
+    from rag.ingest.formats import converter
+    from rag.ingest.formats.detect import sniff
+
+    settings = settings or IngestSettings()
+    if len(data) > settings.max_file_mb * 1024 * 1024:
+        raise DocumentError(f"{doc}: {len(data) / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
+                            "limit for one file (ingest.max_file_mb)")
+    fmt = sniff(data, doc)
+    document = converter(fmt)(data, doc, settings)
+    if not document.text.strip():
+        raise DocumentError(f"{doc}: empty document (no text)")
+    if document.source_sha256 is None:
+        from dataclasses import replace
+
+        document = replace(document, source_sha256=hashlib.sha256(data).hexdigest())
+    for warning in document.warnings:
+        log.warning("%s", warning)
+    return document
+
+
+def read_source(src: SourceFile, settings: IngestSettings | None = None) -> Document | None:
+    """Read and convert one scanned file.
+
+    Args:
+        src: from :func:`scan_corpus`.
+        settings: limits and OCR.
+
+    Returns:
+        The document, or ``None`` (with a warning naming the file) when it cannot be read.
+    """
+    try:
+        return convert_bytes(src.path.read_bytes(), src.doc, settings)
+    except OSError as exc:
+        log.warning("skipping %s: cannot read it (%s)", src.doc, exc.strerror or exc)
+    except DocumentError as exc:
+        log.warning("skipping %s", exc)
+    return None
+
+
+def load_document(path: Path, root: Path, settings: IngestSettings | None = None) -> Document | None:
+    """Read and convert one file of a corpus folder.
 
     Args:
         path: the file.
         root: the corpus directory (for the document id).
+        settings: limits and OCR.
 
     Returns:
-        The document, or ``None`` (with a warning) when it cannot be decoded.
+        The document, or ``None`` (with a warning) when it cannot be read.
     """
     try:
         data = path.read_bytes()
     except OSError as exc:
         log.warning("skipping %s: cannot read it (%s)", doc_id(path, root), exc.strerror or exc)
         return None
-    decoded = decode_bytes(data)
-    if decoded is None:
-        log.warning("skipping %s: not text in UTF-8, UTF-16 or GB18030 (binary?)", doc_id(path, root))
-        return None
-    text, encoding = decoded
-    return Document(doc=doc_id(path, root), text=text, encoding=encoding.replace("-sig", ""))
+    src = SourceFile(doc_id(path, root), path, hashlib.sha256(data).hexdigest(), len(data))
+    return read_source(src, settings)
 
 
-def load_corpus(root: Path | str) -> list[Document]:
+def load_corpus(root: Path | str, settings: IngestSettings | None = None) -> list[Document]:
     """Load every readable document under ``root``.
 
     Args:
         root: the corpus directory.
+        settings: limits and OCR.
 
     Returns:
         The documents, sorted by id. Empty documents are kept out.
@@ -136,21 +200,9 @@ def load_corpus(root: Path | str) -> list[Document]:
     Raises:
         CorpusError: the directory is missing or holds no readable document.
     """
-    root = Path(root)
-    if not root.exists():
-        raise CorpusError(f"corpus directory not found: {root}")
-    if not root.is_dir():
-        raise CorpusError(f"corpus path is not a directory: {root}")
-    docs = []
-    for path in iter_corpus_files(root):
-        d = load_document(path, root)
-        if d is None:
-            continue
-        if not d.text.strip():
-            log.warning("skipping %s: empty", d.doc)
-            continue
-        docs.append(d)
+    root = check_root(root)
+    docs = [d for d in (read_source(src, settings) for src in scan_corpus(root)) if d is not None]
     if not docs:
-        raise CorpusError(f"no readable .txt or .md document in {root}")
+        raise CorpusError(f"no readable document in {root} (supported: {', '.join(SUFFIXES)})")
     log.info("loaded %d document(s) from %s", len(docs), root)
     return docs
