@@ -153,20 +153,47 @@ def make_docx(blocks: list[str | tuple]) -> bytes:
     return buf.getvalue()
 
 
+class _RepeatDeflate:
+    """A stand-in compressor for 1 MiB chunks of zeros: each compresses to the same bytes.
+
+    A deflate stream cut with a full flush is byte-aligned and refers to nothing before it, so
+    one compressed chunk can be repeated; this makes a 300 MB bomb in a fraction of a second
+    (zlib itself takes seconds).
+    """
+
+    def __init__(self, chunk: bytes) -> None:
+        import zlib
+
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        self.chunk, self.block = chunk, c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+        self.end = zlib.compressobj(9, zlib.DEFLATED, -15).flush()   # an empty final block
+
+    def compress(self, data: bytes) -> bytes:
+        assert data == self.chunk
+        return self.block
+
+    def flush(self) -> bytes:
+        return self.end
+
+
 @functools.lru_cache(maxsize=1)
 def make_zip_bomb_docx(inflated_mb: int = 300) -> bytes:
-    """A small DOCX (about 0.3 MB) one of whose members inflates to ``inflated_mb`` MB of zeros.
+    """A small DOCX (about 0.3 MB) one of whose members inflates to ``inflated_mb`` MiB of zeros.
 
-    The member is compressed chunk by chunk, so building it never holds the inflated bytes;
-    a test must refuse it without inflating it.
+    The member's deflate stream is one compressed MiB repeated (:class:`_RepeatDeflate`), a
+    valid stream that really inflates to that size; the archive's declared sizes are honest.
+    A test must refuse it without inflating it.
     """
     base = make_docx(["正文。"])
     out = io.BytesIO()
+    chunk = bytes(1 << 20)
     with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
             z.writestr(info.filename, src.read(info.filename))
-        chunk = bytes(1 << 20)
-        with z.open(zipfile.ZipInfo("word/media/zeros.bin"), "w", force_zip64=True) as f:
+        info = zipfile.ZipInfo("word/media/zeros.bin")
+        info.compress_type = zipfile.ZIP_DEFLATED    # a bare ZipInfo would store the zeros as they are
+        with z.open(info, "w", force_zip64=True) as f:
+            f._compressor = _RepeatDeflate(chunk)    # zipfile's writer calls .compress() and .flush()
             for _ in range(inflated_mb):
                 f.write(chunk)
     return out.getvalue()
