@@ -2,7 +2,8 @@
 
 Each builder returns the file's bytes, made by the same tools people's files are made with
 (fpdf2, python-docx, zipfile), so the converters are tested on real files, not on mocks. PDF
-text is set in WenQuanYi Micro Hei (:data:`FONT_PATH`); a test that needs it calls
+text is set in WenQuanYi Micro Hei (:data:`FONT_PATH`, subset per document and cached in
+:data:`FONT_CACHE`); a test that needs it calls
 ``pytest.skip(NO_FONT)`` unless :func:`have_cjk_font`.
 
 >>> from tests.docfactory import make_html
@@ -13,7 +14,10 @@ b'<!DOCTYPE html>'
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -28,12 +32,40 @@ def have_cjk_font() -> bool:
     return FONT_PATH.is_file()
 
 
-def _pdf(font_size: float) -> "object":
+#: Subsets of the font, one per set of characters (loading the whole 5 MB collection takes seconds).
+FONT_CACHE = Path(tempfile.gettempdir()) / "rag-zh-test-fonts"
+
+
+def _font_for(text: str) -> Path:
+    """A TrueType subset of face 0 of :data:`FONT_PATH` holding the characters of ``text`` (cached)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    chars = sorted({ord(c) for c in text if not c.isspace()} | set(range(0x20, 0x7F)))
+    key = hashlib.sha1(",".join(map(str, chars)).encode()).hexdigest()[:20]
+    path = FONT_CACHE / f"wqy-{key}.ttf"
+    if not path.is_file():
+        font = TTFont(str(FONT_PATH), fontNumber=0, lazy=True)
+        options = subset.Options()
+        options.layout_features, options.notdef_outline, options.name_IDs = [], True, ["*"]
+        options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM"]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=chars)
+        subsetter.subset(font)
+        FONT_CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        font.save(str(tmp))
+        os.replace(tmp, path)        # atomic: parallel test runs never read half a font
+    return path
+
+
+def _pdf(font_size: float, text: str) -> "object":
+    """An FPDF with the CJK font (a subset holding the characters of ``text``) selected."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("cjk", fname=str(FONT_PATH), collection_font_number=0)
+    pdf.add_font("cjk", fname=str(_font_for(text)))
     pdf.set_font("cjk", size=font_size)
     return pdf
 
@@ -51,10 +83,11 @@ def make_pdf(pages: list[list[str]] | list[str], *, font_size: float = 12) -> by
     Returns:
         The PDF's bytes.
     """
-    pdf = _pdf(font_size)
-    for page in pages:
+    paragraphs = [[page] if isinstance(page, str) else page for page in pages]
+    pdf = _pdf(font_size, "".join("".join(p) for p in paragraphs))
+    for page in paragraphs:
         pdf.add_page()
-        for para in [page] if isinstance(page, str) else page:
+        for para in page:
             pdf.multi_cell(0, font_size * 0.6, para, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
@@ -107,7 +140,7 @@ def make_encrypted_pdf(pages: list[str], password: str = "secret") -> bytes:
     """A PDF that needs a password to open (RC4, user and owner password; AES would need ``cryptography``)."""
     from fpdf.enums import EncryptionMethod
 
-    pdf = _pdf(12)
+    pdf = _pdf(12, "".join(pages))
     pdf.set_encryption(owner_password=password + "-owner", user_password=password,
                        encryption_method=EncryptionMethod.RC4)
     for page in pages:
