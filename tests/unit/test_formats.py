@@ -178,7 +178,10 @@ def test_pdf_scanned_page_warns_with_file_and_page():
 
 @needs_font
 def test_pdf_ocr_required_but_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rag.ingest.formats.ocr", None)     # the extra is not installed
+    import rag.ingest.formats as formats
+
+    monkeypatch.setitem(sys.modules, "rag.ingest.formats.ocr", None)     # the module cannot be imported
+    monkeypatch.delattr(formats, "ocr", raising=False)
     with pytest.raises(DocumentError, match=r"scan\.pdf 第 1 页: no text layer .*OCR is required"):
         convert("pdf", make_scanned_pdf(["扫描。"]), "scan.pdf", IngestSettings(ocr="on"))
 
@@ -189,7 +192,7 @@ def test_pdf_scanned_page_read_by_ocr(monkeypatch):
     fake.available = lambda: True
     fake.read_page = lambda page: [("扫描页面上的第一行文字", (72.0, 100.0, 372.0, 115.0)), ("第二行。", (72.0, 120.0, 132.0, 135.0))]
     monkeypatch.setitem(sys.modules, "rag.ingest.formats.ocr", fake)
-    monkeypatch.setattr("rag.ingest.formats.ocr", fake, raising=False)
+    monkeypatch.setattr("rag.ingest.formats.ocr", fake, raising=False)   # `from package import ocr` reads the attribute
     d = convert("pdf", make_scanned_pdf(["扫描页面上的第一行文字第二行。"]), "scan.pdf", IngestSettings(ocr="auto"))
     # the first line runs to the right margin, so the second continues its paragraph
     assert d.text == "扫描页面上的第一行文字第二行。" and d.warnings == ()

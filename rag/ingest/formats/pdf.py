@@ -218,6 +218,17 @@ def _ocr_lines(ocr: ModuleType, page: Any) -> list[_Line]:
     return out
 
 
+def _without_controls(lines: list[_Line]) -> list[_Line]:
+    """Control characters left out (pdfium marks a soft hyphen as U+0002, for instance)."""
+    out = []
+    for ln in lines:
+        keep = [k for k, ch in enumerate(ln.chars) if ord(ch) >= 32 or ch == "\t"]
+        line = _Line([ln.chars[k] for k in keep], [ln.boxes[k] for k in keep]).strip()
+        if line.chars:
+            out.append(line)
+    return out
+
+
 def _drop_page_numbers(lines: list[_Line]) -> list[_Line]:
     """Without a running page number alone on the first or last line."""
     if len(lines) > 1 and _PAGE_NUMBER.match(lines[-1].text.strip()):
@@ -309,11 +320,16 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
                     if ocr is None:
                         warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)} — left out; {OCR_HINT}")
                         continue
-                    lines = _ocr_lines(ocr, page)
+                    try:
+                        lines = _ocr_lines(ocr, page)
+                    except Exception as exc:  # one page the recognizer fails on must not lose the document
+                        log.debug("OCR failed on %s page %d", doc, index + 1, exc_info=True)
+                        warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)}, and OCR failed ({exc}) — left out")
+                        continue
                     if not lines:
                         warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)}, and OCR found no text — left out")
                         continue
-                lines = _drop_page_numbers(lines)
+                lines = _drop_page_numbers(_without_controls(lines))
                 pages.append(_layout_page(index + 1, lines))
             finally:
                 page.close()
