@@ -2,7 +2,16 @@
 
 One page: a chat (messages-style ``gr.Chatbot``) on the left, the sources
 panel of the latest answer on the right (below it at phone width), example
-questions, a clear button and a slider for how many passages to show.
+questions, a clear button and a slider for how many passages to show. Above
+the sources, a documents panel (given a :class:`rag.library.Library`): drop or
+choose files, watch each file's progress while it is indexed in the background
+(a ``gr.Timer`` polls the job once a second, and only while one runs), see the
+indexed documents and delete one.
+
+API: the page's own events are all ``api_visibility="private"`` (the browser
+still calls them; ``gradio_client`` and ``view_api()`` do not see them). The one
+public endpoint is ``/answer`` (``question``, ``history``?, ``top_k``?), which
+returns the same JSON as ``POST /api/ask``.
 
 The page is fully offline: the theme uses system fonts only (a
 ``GoogleFont`` would make the browser call a font service), and
@@ -16,14 +25,18 @@ Usage (what :func:`ui.server.create_app` does)::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.errors import DocumentError
 from rag.query.question import QuestionError
-from ui.render import render_error, render_question, render_reply, render_sources
+from ui.api import RequestError, parse_ask_request
+from ui.documents import render_library, render_progress
+from ui.render import esc, render_error, render_question, render_reply, render_sources
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +59,10 @@ MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "WenQuanYi Micro 
 
 PENDING = '<div class="rag-reply rag-pending">正在查找…</div>'
 MAX_PASSAGES = 10
+#: Seconds between two looks at a running upload job.
+POLL_S = 1.0
+#: Every event of the page: callable by the page, invisible to gradio_client and view_api().
+PRIVATE = {"api_visibility": "private"}
 
 Message = dict[str, Any]
 
@@ -125,6 +142,12 @@ class ChatHandlers:
         return "", [], [], [], render_sources(None)
 
 
+def _header(qa: Any) -> str:
+    return (f'<header class="rag-header"><div class="rag-title">中文文档问答</div>'
+            f'<div class="rag-subtitle">答案逐字摘自文档, 并标明出处 · 完全离线 · '
+            f'<span class="rag-stats">{esc(_stats(qa))}</span></div></header>')
+
+
 def _stats(qa: Any) -> str:
     try:
         index = qa.index
@@ -135,11 +158,129 @@ def _stats(qa: Any) -> str:
         return ""
 
 
-def build_demo(qa: Any) -> Any:
+class DocumentHandlers:
+    """The documents panel's event functions, bound to one :class:`rag.library.Library`.
+
+    The job id of this session's latest upload lives in a ``gr.State``; the timer
+    that polls it is switched on by an upload and off when the job is finished.
+    """
+
+    def __init__(self, qa: Any, lib: Any):
+        self.qa = qa
+        self.lib = lib
+
+    def _docs(self) -> tuple[str, Any]:
+        gr = _gradio()
+        docs = self.lib.list()
+        return render_library(docs), gr.update(choices=[d.doc for d in docs], value=None)
+
+    def refresh(self) -> tuple[Any, ...]:
+        """The document list, the delete dropdown and the header (page load, job done, delete).
+
+        Returns:
+            ``(documents HTML, dropdown update, header HTML)``.
+        """
+        return (*self._docs(), _header(self.qa))
+
+    def upload(self, paths: list[str] | str | None) -> tuple[Any, ...]:
+        """Start indexing the files just dropped or chosen.
+
+        Args:
+            paths: the files Gradio saved (their base names are the names the user gave).
+
+        Returns:
+            ``(file input cleared, progress HTML, job id state, timer, message HTML)``.
+        """
+        from rag.library import Upload
+
+        gr = _gradio()
+        if not paths:
+            return gr.update(), gr.update(), gr.update(), gr.update(), ""
+        if isinstance(paths, str):
+            paths = [paths]
+        try:
+            uploads = [Upload(name=os.path.basename(str(p)), data=Path(p).read_bytes()) for p in paths]
+            self.lib.check(uploads)
+            job = self.lib.submit(uploads)
+        except DocumentError as exc:
+            return None, gr.update(), gr.update(), gr.Timer(active=False), render_error(str(exc))
+        except OSError as exc:
+            log.warning("reading an uploaded file failed: %s", exc)
+            return None, gr.update(), gr.update(), gr.Timer(active=False), render_error("无法读取上传的文件")
+        return None, render_progress(job), job.id, gr.Timer(active=True), ""
+
+    def poll(self, job_id: str | None) -> tuple[Any, ...]:
+        """One look at this session's job.
+
+        Args:
+            job_id: the job of the latest upload.
+
+        Returns:
+            ``(progress HTML, documents HTML, dropdown, header HTML, timer)``; the list, the
+            dropdown and the header change only once the job is finished.
+        """
+        gr = _gradio()
+        job = self.lib.job(job_id) if job_id else None
+        if job is None:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)
+        if not job.finished:
+            return render_progress(job), gr.update(), gr.update(), gr.update(), gr.Timer(active=True)
+        return (render_progress(job), *self.refresh(), gr.Timer(active=False))
+
+    def delete(self, doc: str | None) -> tuple[Any, ...]:
+        """Remove the chosen document (the index is rebuilt without it).
+
+        Args:
+            doc: the document id chosen in the dropdown.
+
+        Returns:
+            ``(documents HTML, dropdown, header HTML, message HTML)``.
+        """
+        gr = _gradio()
+        if not doc:
+            return gr.update(), gr.update(), gr.update(), render_error("请先选择要删除的文档")
+        try:
+            info = self.lib.remove(doc)
+        except DocumentError as exc:
+            return (*self.refresh(), render_error(str(exc)))
+        return (*self.refresh(), f'<div class="rag-doc-msg">已删除 {esc(info.doc)}</div>')
+
+
+def answer_api(qa: Any) -> Any:
+    """The function behind the public ``/answer`` endpoint (same JSON as ``POST /api/ask``).
+
+    Args:
+        qa: the question-answering system.
+
+    Returns:
+        ``answer(question, history=None, top_k=None) -> dict``; a bad request raises
+        ``gr.Error`` with the API's one-line message.
+    """
+    def answer(question: str, history: list[str] | None = None, top_k: int | None = None) -> dict[str, Any]:
+        """Answer one question from the documents: exactly the JSON of POST /api/ask.
+
+        Args:
+            question: the question.
+            history: earlier questions of the conversation (follow-ups), oldest first.
+            top_k: passages to cite (1-50; default from the settings).
+        """
+        gr = _gradio()
+        body = {"question": question, "history": history, "top_k": top_k}
+        try:
+            req = parse_ask_request(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+            return qa.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
+        except (RequestError, QuestionError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    return answer
+
+
+def build_demo(qa: Any, lib: Any | None = None) -> Any:
     """The Gradio Blocks of the chat page.
 
     Args:
         qa: a :class:`~rag.pipeline.QASystem` (index loaded or loadable).
+        lib: a :class:`rag.library.Library` over ``qa``: adds the documents panel.
 
     Returns:
         A ``gr.Blocks`` (not launched).
@@ -150,10 +291,7 @@ def build_demo(qa: Any) -> Any:
     with gr.Blocks(title="中文文档问答", analytics_enabled=False) as demo:
         messages = gr.State([])
         questions = gr.State([])
-        gr.HTML(f'<header class="rag-header"><div class="rag-title">中文文档问答</div>'
-                f'<div class="rag-subtitle">答案逐字摘自文档, 并标明出处 · 完全离线 · '
-                f'<span class="rag-stats">{_stats(qa)}</span></div></header>',
-                js_on_load=None)
+        header = gr.HTML(_header(qa), js_on_load=None, elem_id="rag-header")
         with gr.Row(equal_height=False, elem_classes=["rag-main"]):
             with gr.Column(scale=3, min_width=320, elem_classes=["rag-chat-col"]):
                 chatbot = gr.Chatbot(
@@ -177,17 +315,42 @@ def build_demo(qa: Any) -> Any:
                     clear = gr.Button("清空对话", variant="secondary", scale=1, min_width=96,
                                       elem_id="rag-clear")
             with gr.Column(scale=2, min_width=300, elem_classes=["rag-sources-col"]):
+                if lib is not None:
+                    _documents_panel(gr, demo, qa, lib, header)
                 gr.HTML('<div class="rag-panel-title">来源</div>', js_on_load=None)
                 sources = gr.HTML(render_sources(None), elem_id="rag-sources", js_on_load=None)
 
         outputs = [box, chatbot, messages, questions, sources]
-        box.submit(handlers.ask, [box, top_k, messages, questions], outputs)
-        send.click(handlers.ask, [box, top_k, messages, questions], outputs)
+        box.submit(handlers.ask, [box, top_k, messages, questions], outputs, **PRIVATE)
+        send.click(handlers.ask, [box, top_k, messages, questions], outputs, **PRIVATE)
         for b in example_buttons:
-            b.click(handlers.ask, [b, top_k, messages, questions], outputs)
-        clear.click(handlers.clear, None, outputs, queue=False)
-        chatbot.clear(handlers.clear, None, outputs, queue=False)  # the chatbot's own trash icon
+            b.click(handlers.ask, [b, top_k, messages, questions], outputs, **PRIVATE)
+        clear.click(handlers.clear, None, outputs, queue=False, **PRIVATE)
+        chatbot.clear(handlers.clear, None, outputs, queue=False, **PRIVATE)  # the chatbot's own trash icon
+        gr.api(answer_api(qa), api_name="answer")
     return demo
+
+
+def _documents_panel(gr: Any, demo: Any, qa: Any, lib: Any, header: Any) -> None:
+    """The documents accordion: upload, progress, the list, delete (inside the current column)."""
+    docs = DocumentHandlers(qa, lib)
+    with gr.Accordion("文档 · 添加与管理", open=True, elem_id="rag-documents"):
+        files = gr.File(file_count="multiple", label="拖放或选择文件 (PDF、Word、HTML、EPUB、TXT、Markdown)",
+                        elem_id="rag-upload")
+        message = gr.HTML("", elem_id="rag-doc-msg", js_on_load=None)
+        progress = gr.HTML(render_progress(None), elem_id="rag-progress", js_on_load=None)
+        doclist = gr.HTML(render_library(lib.list()), elem_id="rag-doclist", js_on_load=None)
+        with gr.Row(elem_classes=["rag-delete-row"]):
+            chosen = gr.Dropdown(choices=[], value=None, label="选择要删除的文档", scale=3,
+                                 min_width=160, elem_id="rag-doc-select", allow_custom_value=False)
+            delete = gr.Button("删除", variant="stop", scale=1, min_width=72, elem_id="rag-delete")
+        job_id = gr.State(None)
+        timer = gr.Timer(POLL_S, active=False)
+    # queue=False: polling and starting a job are quick, and must not wait behind questions
+    files.upload(docs.upload, [files], [files, progress, job_id, timer, message], queue=False, **PRIVATE)
+    timer.tick(docs.poll, [job_id], [progress, doclist, chosen, header, timer], queue=False, **PRIVATE)
+    delete.click(docs.delete, [chosen], [doclist, chosen, header, message], concurrency_limit=1, **PRIVATE)
+    demo.load(docs.refresh, None, [doclist, chosen, header], queue=False, **PRIVATE)
 
 
 def launch_options() -> dict[str, Any]:
@@ -205,19 +368,22 @@ def launch_options() -> dict[str, Any]:
     return opts
 
 
-def mount_ui(app: Any, qa: Any, path: str = "/") -> Any:
+def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None) -> Any:
     """Mount the chat page on a FastAPI app.
 
     Args:
         app: the FastAPI app (its own routes, added before, take precedence).
         qa: the question-answering system.
         path: where the page lives.
+        lib: the :class:`rag.library.Library` of the documents panel (None: no panel).
 
     Returns:
         The app.
     """
     gr = _gradio()
-    demo = build_demo(qa)
+    demo = build_demo(qa, lib)
+    # Gradio refuses a larger file before our handler reads it (the library checks again, by content)
+    max_file = f"{float(qa.settings.ingest.max_file_mb):g}mb"
     return gr.mount_gradio_app(app, demo, path=path, footer_links=[], run_history=False,
                                show_error=False, ssr_mode=False, mcp_server=False, pwa=False,
-                               **launch_options())
+                               max_file_size=max_file, **launch_options())

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rag.types import Answer, Citation, Span
+from ui.urls import page_url, view_url
 
 #: Characters that Markdown (or the chatbot's LaTeX support) would interpret.
 _MARKDOWN_CHARS = "[]()*_`~#|!\\{}$+-=:"
@@ -175,6 +176,23 @@ def render_error(message: str) -> str:
     return f'<div class="rag-reply rag-error">{esc(message)}</div>'
 
 
+def _view_link(c: Citation, span: Span | None) -> str:
+    """"查看原文": the viewer at the cited passage (and the answer, on the card that holds it)."""
+    url = view_url(c.doc, c.start, c.end, *((span.start, span.end) if span is not None else ()))
+    return f'<a class="rag-view" href="{esc(url)}" target="_blank" rel="noopener">查看原文</a>'
+
+
+def _page_image(span: Span | None) -> str:
+    """The PDF page of the answer with its characters boxed (nothing for a format without pages)."""
+    if span is None or span.page is None:
+        return ""
+    src = page_url(span.doc, span.page, span.start, span.end, crop=True)
+    full = page_url(span.doc, span.page, span.start, span.end)
+    return (f'<div class="rag-page-image"><a href="{esc(full)}" target="_blank" rel="noopener">'
+            f'<img src="{esc(src)}" alt="第 {int(span.page)} 页"></a>'
+            f'<div class="rag-page-caption">第 {int(span.page)} 页 · 答案已框出</div></div>')
+
+
 def render_sources(ans: Answer | None, top_n: int | None = None) -> str:
     """The sources panel: each cited passage with document, heading, range and score.
 
@@ -196,11 +214,14 @@ def render_sources(ans: Answer | None, top_n: int | None = None) -> str:
     for c in cits:
         holds = _span_in(ans.answer_span, c.doc, c.start, c.end)
         heading = f'<span class="rag-heading">{esc(c.heading)}</span>' if c.heading else ""
+        page = f'<span class="rag-page">第 {int(c.page)} 页</span> · ' if c.page is not None else ""
         cards.append(
             f'<div class="rag-card{" rag-card-hit" if holds else ""}" id="rag-src-{c.rank}">'
             f'<div class="rag-card-head"><span class="rag-ref">[{c.rank}]</span>'
             f'<span class="rag-doc">{esc(c.doc)}</span>{heading}</div>'
-            f'<div class="rag-card-meta">字符 {c.start}–{c.end} · 相关度 {c.score:.4f}</div>'
-            f'<div class="rag-card-text">{_marked_citation(c, ans.answer_span)}</div></div>')
+            f'<div class="rag-card-meta">{page}字符 {c.start}–{c.end} · 相关度 {c.score:.4f} · '
+            f'{_view_link(c, ans.answer_span if holds else None)}</div>'
+            f'<div class="rag-card-text">{_marked_citation(c, ans.answer_span)}</div>'
+            f'{_page_image(ans.answer_span) if holds else ""}</div>')
     return (f'<div class="rag-sources"><div class="rag-sources-title">{head} · {len(cits)} 段'
             f'<span class="rag-sources-q">问: {esc(ans.question)}</span></div>{"".join(cards)}</div>')

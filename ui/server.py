@@ -6,7 +6,9 @@ if it is missing or stale) and serves:
 * ``/``            the Gradio chat (see :mod:`ui.app`);
 * ``POST /api/ask`` ``{"question": str, "history"?: [str], "top_k"?: int, "mode"?: "hybrid"|"dense"|"bm25"}``
   → exactly :meth:`rag.types.Answer.to_json`;
-* ``GET /api/health`` → ``{"status": "ok", "chunks": n, "documents": n, "model": ...}``.
+* ``GET /api/health`` → ``{"status": "ok", "chunks": n, "documents": n, "model": ...}``;
+* ``/api/documents`` (upload, list, delete, text, page images) and the viewer ``/view/{doc}``:
+  see :mod:`ui.documents`.
 
 Errors are JSON ``{"error": "..."}`` with a 4xx status: 400 for a body that
 is not JSON or an empty / over-long question, 422 for a missing or mistyped
@@ -31,6 +33,7 @@ import sys
 from typing import Any, TextIO
 
 from ui.api import RequestError, health, parse_ask_request, warm_up
+from ui.documents import add_document_routes
 from ui.net import DEFAULT_HOST, bind, url_of
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ DEFAULT_PORT = 7860
 DEFAULT_WORKERS = 2
 
 
-def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS) -> Any:
+def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: Any | None = None) -> Any:
     """The web application: JSON API, plus the chat page at ``/``.
 
     The index is loaded (built if needed) and the model is loaded and run once
@@ -50,6 +53,7 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS) -> Any:
         qa: a :class:`~rag.pipeline.QASystem`.
         ui: mount the Gradio chat at ``/``.
         workers: API questions answered concurrently (more wait their turn).
+        lib: the :class:`rag.library.Library` that adds and removes documents (default: one over ``qa``).
 
     Returns:
         A FastAPI app, ready for uvicorn or ``fastapi.testclient.TestClient``.
@@ -90,10 +94,16 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS) -> Any:
         """Liveness and what is loaded."""
         return health(qa)
 
+    if lib is None:
+        from rag.library import Library
+
+        lib = Library(qa)
+    add_document_routes(app, lib, qa.settings)
+
     if ui:
         from ui.app import mount_ui
 
-        mount_ui(app, qa, path="/")
+        mount_ui(app, qa, path="/", lib=lib)
     return app
 
 
