@@ -70,11 +70,17 @@ def _pdf(font_size: float, text: str) -> "object":
     return pdf
 
 
+def _mostly_cjk(text: str) -> bool:
+    return sum(1 for c in text if "\u4e00" <= c <= "\u9fff") > len(text) / 2
+
+
 def make_pdf(pages: list[list[str]] | list[str], *, font_size: float = 12) -> bytes:
     """A PDF with a text layer: one entry per page, each a paragraph or a list of paragraphs.
 
     Paragraphs are wrapped to the page width (fpdf2 ``multi_cell``) with no blank line between
-    them, as in most Chinese documents; the CJK font is embedded with a ToUnicode map.
+    them, as in most Chinese documents; the CJK font is embedded with a ToUnicode map. A mostly
+    Chinese paragraph is wrapped at any character, as Chinese typesetting does (fpdf2's word
+    wrap would break at its last space and leave a short line); a mostly Latin one at spaces.
 
     Args:
         pages: the pages' paragraphs (a page whose text overflows continues on the next page).
@@ -88,7 +94,8 @@ def make_pdf(pages: list[list[str]] | list[str], *, font_size: float = 12) -> by
     for page in paragraphs:
         pdf.add_page()
         for para in page:
-            pdf.multi_cell(0, font_size * 0.6, para, new_x="LMARGIN", new_y="NEXT")
+            wrap = "CHAR" if _mostly_cjk(para) else "WORD"
+            pdf.multi_cell(0, font_size * 0.6, para, new_x="LMARGIN", new_y="NEXT", wrapmode=wrap)
     return bytes(pdf.output())
 
 

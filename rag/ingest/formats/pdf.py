@@ -4,7 +4,8 @@ Each page's characters come from pdfium's text page, with their boxes. Lines (pd
 breaks) are rebuilt into paragraphs, because a PDF only knows lines:
 
 - the wrapped lines of one paragraph are joined: with nothing when either side is CJK (Chinese
-  has no spaces between words), with one space between Latin words;
+  has no spaces between words), with one space between Latin words (unless the line is mostly
+  Chinese and the wrap was not at a space: then the wrap split a number or a name);
 - a line ends its paragraph (a ``"\\n"`` follows) when it ends with end punctuation
   (``。！？；：…`` and their ASCII forms, also before a closing quote), when it stops clearly short
   of the right margin (a heading such as ``第一章 总则`` or a paragraph's last line), when the next
@@ -13,9 +14,9 @@ breaks) are rebuilt into paragraphs, because a PDF only knows lines:
   ``Page 2``, ``2``) is dropped.
 
 Pages are joined with ``"\\n\\f\\n"``, except where the previous page stops mid-sentence (its
-last line runs to the right margin and ends in a CJK character that is not end punctuation, and
-the next page does not start indented): then with nothing, so that a sentence across a page
-break stays one sentence. ``Document.pages`` maps each page to its characters; the joining
+last line runs to the right margin and ends in a CJK character, a letter, a digit or a comma, and
+the next page does not start indented): then as two wrapped lines (with nothing, or one space
+between Latin words), so that a sentence across a page break stays one sentence. ``Document.pages`` maps each page to its characters; the joining
 characters (``\\n``, ``\\f``, an inserted space) belong to no page and have NaN boxes.
 
 Pages without a text layer (scans) and pages whose text layer is garbled
@@ -56,8 +57,8 @@ _CLOSERS = frozenset("”’」』）)】》〉\"'")
 _SHORT_LINE = 2.0
 #: A line starting this far (in line heights) right of the left margin is indented.
 _INDENT = 0.8
-#: A line pitch this many times the page's usual pitch is a paragraph gap.
-_GAP = 1.45
+#: A gap between lines this much (in line heights) above the page's usual gap separates paragraphs.
+_GAP = 0.5
 #: A page where more characters than this share have no Unicode mapping is garbled.
 _MAX_MAP_ERRORS = 0.2
 #: What to tell a person whose scans are left out.
@@ -78,6 +79,7 @@ class _Line:
 
     chars: list[str] = field(default_factory=list)
     boxes: list[Box4 | None] = field(default_factory=list)
+    spaced: bool = False      # whitespace was cut from its start or end (a word boundary at the wrap)
 
     @property
     def text(self) -> str:
@@ -89,7 +91,7 @@ class _Line:
             a += 1
         while b > a and self.chars[b - 1].isspace():
             b -= 1
-        return _Line(self.chars[a:b], self.boxes[a:b])
+        return _Line(self.chars[a:b], self.boxes[a:b], self.spaced or a > 0 or b < len(self.chars))
 
     def extent(self) -> Box4 | None:
         real = [b for b in self.boxes if b is not None]
@@ -107,6 +109,8 @@ class _Page:
     boxes: list[Box4 | None]
     ends_mid_sentence: bool
     starts_indented: bool
+    first_line: _Line
+    last_line: _Line
 
 
 def _is_wide(ch: str) -> bool:
@@ -116,18 +120,29 @@ def _is_wide(ch: str) -> bool:
             or 0xFE30 <= o <= 0xFE4F or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3134F or ch in "“”‘’…—")
 
 
-def _is_cjk_char(ch: str) -> bool:
+def _is_word_char(ch: str) -> bool:
+    """A character after which a sentence goes on: a CJK character, a letter, a digit, a comma."""
     o = ord(ch)
-    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x3134F or ch in "，、"
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x3134F
+            or ch in "，、," or ch.isalnum())
 
 
-def _join_char(left: str, right: str) -> str:
-    """What joins two wrapped lines of one paragraph."""
+def _join_char(left: str, right: str, spaced: bool = False) -> str:
+    """What joins two wrapped lines of one paragraph.
+
+    Nothing next to a CJK character. Between two Latin characters one space when the wrap was
+    at a space (whitespace cut at the line ends) or the line is mostly Latin (English is wrapped
+    at spaces); in a mostly Chinese line, nothing: Chinese typesetting may wrap anywhere, even
+    inside ``1950`` or a Latin name.
+    """
     if not left or not right:
         return ""
     if _is_wide(left[-1]) or _is_wide(right[0]):
         return ""
-    return " "
+    if spaced:
+        return " "
+    wide = sum(1 for ch in left if _is_wide(ch))
+    return "" if wide > len(left) / 2 else " "
 
 
 def _ends_paragraph(text: str) -> bool:
@@ -218,12 +233,21 @@ def _ocr_lines(ocr: ModuleType, page: Any) -> list[_Line]:
     return out
 
 
-def _without_controls(lines: list[_Line]) -> list[_Line]:
-    """Control characters left out (pdfium marks a soft hyphen as U+0002, for instance)."""
+def _tidy(lines: list[_Line]) -> list[_Line]:
+    """Control characters left out (pdfium marks a soft hyphen as U+0002), and the spaces pdfium
+    made up (no box) next to a CJK character: justified Chinese text has wide gaps, not words."""
     out = []
     for ln in lines:
-        keep = [k for k, ch in enumerate(ln.chars) if ord(ch) >= 32 or ch == "\t"]
-        line = _Line([ln.chars[k] for k in keep], [ln.boxes[k] for k in keep]).strip()
+        chars, boxes = ln.chars, ln.boxes
+        keep = []
+        for k, ch in enumerate(chars):
+            if ord(ch) < 32 and ch != "\t":
+                continue
+            if ch == " " and boxes[k] is None and (
+                    (k > 0 and _is_wide(chars[k - 1])) or (k + 1 < len(chars) and _is_wide(chars[k + 1]))):
+                continue
+            keep.append(k)
+        line = _Line([chars[k] for k in keep], [boxes[k] for k in keep], ln.spaced).strip()
         if line.chars:
             out.append(line)
     return out
@@ -246,8 +270,10 @@ def _layout_page(number: int, lines: list[_Line]) -> _Page:
         left_edge = min(e[0] for e in known)
         right_edge = max(e[2] for e in known)
         line_h = statistics.median(e[3] - e[1] for e in known) or 1.0
-        pitches = [b[1] - a[1] for a, b in zip(extents, extents[1:]) if a and b and b[1] - a[1] > 0]
-        pitch = statistics.median(pitches) if pitches else None
+        # gaps from one line's bottom to the next one's top: a line pdfium merged from two
+        # (a tall one) does not look like a paragraph gap, as its top-to-top pitch would
+        gaps = [b[1] - a[3] for a, b in zip(extents, extents[1:]) if a and b and b[1] > a[1]]
+        usual_gap = statistics.median(gaps) if gaps else None
     chars: list[str] = []
     boxes: list[Box4 | None] = []
     short_last = True
@@ -264,16 +290,17 @@ def _layout_page(number: int, lines: list[_Line]) -> _Page:
             brk = (a[2] < right_edge - _SHORT_LINE * line_h          # stops short: heading or last line
                    or b[0] > left_edge + _INDENT * line_h            # next line indented
                    or b[1] < a[1] - 0.5 * line_h                     # next line above: another column
-                   or (pitch is not None and b[1] - a[1] > _GAP * pitch))
-        sep = "\n" if brk else _join_char(ln.text, lines[k + 1].text)
+                   or (usual_gap is not None and b[1] - a[3] > usual_gap + _GAP * line_h))
+        sep = "\n" if brk else _join_char(ln.text, lines[k + 1].text, ln.spaced or lines[k + 1].spaced)
         chars += list(sep)
         boxes += [None] * len(sep)
     last = "".join(chars).rstrip()[-1:] if chars else ""
     first = extents[0] if extents else None
     return _Page(
         number=number, chars=chars, boxes=boxes,
-        ends_mid_sentence=bool(last) and _is_cjk_char(last) and not short_last,
-        starts_indented=bool(known) and first is not None and first[0] > left_edge + _INDENT * line_h)
+        ends_mid_sentence=bool(last) and _is_word_char(last) and not short_last,
+        starts_indented=bool(known) and first is not None and first[0] > left_edge + _INDENT * line_h,
+        first_line=lines[0] if lines else _Line(), last_line=lines[-1] if lines else _Line())
 
 
 def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
@@ -329,7 +356,7 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
                     if not lines:
                         warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)}, and OCR found no text — left out")
                         continue
-                lines = _drop_page_numbers(_without_controls(lines))
+                lines = _drop_page_numbers(_tidy(lines))
                 pages.append(_layout_page(index + 1, lines))
             finally:
                 page.close()
@@ -372,7 +399,10 @@ def _join_pages(pages: list[_Page]) -> tuple[str, list[PageRange], list[Box4 | N
     prev: _Page | None = None
     for p in pages:
         if prev is not None:
-            glue = "" if prev.ends_mid_sentence and p.number == prev.number + 1 and not p.starts_indented else "\n\f\n"
+            if prev.ends_mid_sentence and p.number == prev.number + 1 and not p.starts_indented:
+                glue = _join_char(prev.last_line.text, p.first_line.text, prev.last_line.spaced or p.first_line.spaced)
+            else:
+                glue = "\n\f\n"
             chars += list(glue)
             boxes += [None] * len(glue)
         start = len(chars)     # one element per character (an astral one included)
