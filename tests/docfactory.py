@@ -161,8 +161,10 @@ def make_docx(blocks: list[str | tuple]) -> bytes:
 
     Args:
         blocks: each one of ``"text"`` or ``("p", text)`` (a paragraph), ``("h", level, text)``
-            (a heading, style "Heading N"; level 0 is "Title") and ``("table", rows)`` (rows of
-            cell texts; a cell ``None`` is merged with the cell on its left).
+            (a heading, style "Heading N"; level 0 is "Title"), ``("outline", level, text)`` (a
+            Normal paragraph made a heading by its own outline level, as some editors do) and
+            ``("table", rows)`` (rows of cell texts; a cell ``None`` is merged with the cell on
+            its left).
 
     Returns:
         The DOCX's bytes.
@@ -177,6 +179,14 @@ def make_docx(blocks: list[str | tuple]) -> bytes:
             d.add_paragraph(block[1])
         elif block[0] == "h":
             d.add_heading(block[2], level=block[1])
+        elif block[0] == "outline":
+            from docx.oxml import OxmlElement
+            from docx.oxml.ns import qn
+
+            p = d.add_paragraph(block[2])
+            outline = OxmlElement("w:outlineLvl")
+            outline.set(qn("w:val"), str(block[1] - 1))
+            p._p.get_or_add_pPr().append(outline)
         elif block[0] == "table":
             rows = block[1]
             table = d.add_table(rows=len(rows), cols=max(len(r) for r in rows))

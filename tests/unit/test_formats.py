@@ -236,6 +236,11 @@ def test_docx_body_order_tables_and_headings():
     assert d.heading_at(d.text.index("本办法自")) == ("第二章 附则",)
 
 
+def test_docx_outline_level_makes_a_heading():
+    d = convert("docx", make_docx([("outline", 1, "一、总体要求"), RULE, ("outline", 2, "（一）基本原则"), SCOPE]), "o.docx")
+    assert d.heading_at(d.text.index(SCOPE)) == ("一、总体要求", "（一）基本原则")
+
+
 def test_docx_zip_bomb_refused_quickly():
     bomb = make_zip_bomb_docx()
     assert len(bomb) < 1_000_000

@@ -43,22 +43,32 @@ def _clean(text: str) -> str:
 
 def _level(paragraph: Any) -> int | None:
     """The heading level of a paragraph (0 for a title), or None for body text."""
-    style = paragraph.style
-    while style is not None:
+    own = _outline_level(paragraph._p.pPr)
+    if own is not None:
+        return own
+    style, depth = paragraph.style, 0
+    while style is not None and depth < 20:       # a style's base chain (bounded: files can loop)
         name = (style.name or "").strip()
         if name.lower() == "title" or name == "标题":
             return 0
         m = _HEADING_STYLE.match(name)
         if m:
             return int(m.group(1))
-        style = style.base_style if style.base_style is not style else None
-    p_pr = paragraph._p.pPr
-    if p_pr is not None:
-        outline = p_pr.find(f"{_W}outlineLvl")
-        if outline is not None:
-            value = outline.get(f"{_W}val")
-            if value is not None and value.isdigit() and int(value) < 9:   # 9 means body text
-                return int(value) + 1
+        level = _outline_level(style.element.pPr)
+        if level is not None:
+            return level
+        style, depth = style.base_style, depth + 1
+    return None
+
+
+def _outline_level(p_pr: Any) -> int | None:
+    """The heading level an outline level in paragraph properties gives (its value 9 is body text)."""
+    if p_pr is None:
+        return None
+    outline = p_pr.find(f"{_W}outlineLvl")
+    value = outline.get(f"{_W}val") if outline is not None else None
+    if value is not None and value.isdigit() and int(value) < 9:
+        return int(value) + 1
     return None
 
 

@@ -99,6 +99,7 @@ def extract_lines(root: Any) -> list[Line]:
     lines: list[Line] = []
     pieces: list[str] = []
     level: list[int | None] = [None]
+    pre = [0]                 # depth of <pre> elements around the walk
 
     def flush() -> None:
         line = "".join(pieces)
@@ -113,11 +114,20 @@ def extract_lines(root: Any) -> list[Line]:
     while stack:
         node, leaving = stack.pop()
         if leaving:
+            if node.name == "pre":
+                pre[0] -= 1
             if node.name in BLOCKS:
                 flush()
             continue
         if isinstance(node, NavigableString):
-            if not isinstance(node, skip_strings):
+            if isinstance(node, skip_strings):
+                continue
+            if pre[0]:       # preformatted: its line breaks are lines
+                for n, part in enumerate(str(node).split("\n")):
+                    if n:
+                        flush()
+                    pieces.append(part.replace("\t", " "))
+            else:
                 pieces.append(_BREAK_BETWEEN_WIDE.sub("", str(node)).replace("\t", " "))
             continue
         if not isinstance(node, Tag):
@@ -133,6 +143,8 @@ def extract_lines(root: Any) -> list[Line]:
             pieces.append("\t")
         if name == "br":
             continue
+        if name == "pre":
+            pre[0] += 1
         stack.append((node, True))
         for child in reversed(list(node.children)):
             stack.append((child, False))
