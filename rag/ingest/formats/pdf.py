@@ -369,8 +369,8 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     for row, box in enumerate(boxes):
         if box is not None:
             layout[row] = box
-    for w in warnings:
-        log.warning("%s", w)
+    # The warnings travel with the document; whoever reads it (rag.ingest.documents) logs them once.
+    log.debug("%s: %d page(s) read, %d left out", doc, len(pages), len(warnings))
     return Document(doc=doc, text=text, encoding="utf-8", format="pdf", pages=tuple(ranges),
                     layout=PageLayout(sizes=tuple(sizes), boxes=layout),
                     source_sha256=hashlib.sha256(data).hexdigest(), warnings=tuple(warnings))
