@@ -309,3 +309,27 @@ def test_epub_zip_bomb_refused():
         z.writestr("OEBPS/zeros.bin", bytes(5_000_000))
     with pytest.raises(DocumentError, match=r"^z\.epub: refused — one member inflates \d+ times \(a zip bomb\?\)$"):
         convert("epub", out.getvalue(), "z.epub")
+
+
+MATH_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf"
+
+
+def test_pdf_astral_characters_keep_one_box_each():
+    """pdfium stores a character beyond U+FFFF as two UTF-16 halves; the text holds it once, with one box."""
+    import os
+
+    if not os.path.isfile(MATH_FONT):
+        pytest.skip(f"{MATH_FONT} is not installed (fonts-dejavu-extra)")
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("math", fname=MATH_FONT)
+    pdf.set_font("math", size=14)
+    pdf.add_page()
+    pdf.multi_cell(0, 8, "Let \U0001D400x = y and \U0001D401 z.")
+    d = convert("pdf", bytes(pdf.output()), "m.pdf")
+    assert d.text == "Let \U0001D400x = y and \U0001D401 z."
+    boxes = d.layout.boxes
+    assert boxes.shape == (len(d.text), 4)
+    a, x = boxes[4], boxes[5]                 # 𝐀 then x, side by side
+    assert not np.isnan(a).any() and a[2] == pytest.approx(x[0], abs=0.5)
