@@ -171,7 +171,7 @@ def test_pdf_scanned_page_warns_with_file_and_page():
     d = convert("pdf", data, "report.pdf")
     assert d.text == RULE
     assert d.warnings == ("report.pdf 第 2 页: no text layer (scanned?) — left out; "
-                          "install the OCR extra: pip install -e '.[ocr]'",)
+                          "install the OCR extra: pip install -e '.[ocr]' and set ingest.ocr=auto",)
     with pytest.raises(DocumentError, match=r"^scan\.pdf: no text layer on any of its 1 page \(a scan\?\)"):
         convert("pdf", make_scanned_pdf(["扫描。"]), "scan.pdf")
 

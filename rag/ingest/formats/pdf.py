@@ -345,7 +345,8 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
                         raise DocumentError(f"{doc} 第 {index + 1} 页: {_reason(problem)}, and OCR is required "
                                             f"(ingest.ocr=on) but not available; {OCR_HINT}")
                     if ocr is None:
-                        warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)} — left out; {OCR_HINT}")
+                        hint = OCR_HINT + (" and set ingest.ocr=auto" if settings.ocr is OcrMode.OFF else "")
+                        warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)} — left out; {hint}")
                         continue
                     try:
                         lines = _ocr_lines(ocr, page)
