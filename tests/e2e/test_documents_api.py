@@ -169,6 +169,7 @@ def test_an_upload_in_the_background_is_followed_by_its_job(client):
     html = make_html("<h1>公告</h1><p>食堂每周五供应的特色菜是麻婆豆腐。</p>", encoding="gbk")
     r = client.post("/api/documents", files=_files(("总结.docx", docx), ("公告.html", html)))
     assert r.status_code == 202
+    _still_answers(client)                      # while it is indexed, from the previous index
     job = r.json()["job"]
     assert [f["name"] for f in r.json()["files"]] == ["总结.docx", "公告.html"]
     deadline = time.monotonic() + 120
@@ -256,5 +257,12 @@ def test_limits_are_413_before_anything_is_stored(small):
     _one_line_error(small.post("/api/documents", files=_files(*two)), 413)     # but over 30 KiB together
     huge = ("巨.txt", bytes(200_000))                                          # refused by its length alone
     assert "ingest.max_upload_mb" in _one_line_error(small.post("/api/documents", files=_files(huge)), 413)
+
+    def chunked():                                                             # no Content-Length: counted
+        yield b"--b\r\ncontent-disposition: form-data; name=\"files\"; filename=\"x.txt\"\r\n\r\n"
+        for _ in range(50):
+            yield bytes(10_000)
+    r = small.post("/api/documents", content=chunked(), headers={"content-type": "multipart/form-data; boundary=b"})
+    assert "ingest.max_upload_mb" in _one_line_error(r, 413)
     assert _docs(small) == before
     _still_answers(small)
