@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import DocumentError
+from rag.errors import RagError
 from rag.query.question import QuestionError
 from ui.api import RequestError, parse_ask_request
 from ui.documents import render_library, render_progress
@@ -202,7 +202,7 @@ class DocumentHandlers:
             uploads = [Upload(name=os.path.basename(str(p)), data=Path(p).read_bytes()) for p in paths]
             self.lib.check(uploads)
             job = self.lib.submit(uploads)
-        except DocumentError as exc:
+        except RagError as exc:
             return None, gr.update(), gr.update(), gr.Timer(active=False), render_error(str(exc))
         except OSError as exc:
             log.warning("reading an uploaded file failed: %s", exc)
@@ -241,7 +241,7 @@ class DocumentHandlers:
             return gr.update(), gr.update(), gr.update(), render_error("请先选择要删除的文档")
         try:
             info = self.lib.remove(doc)
-        except DocumentError as exc:
+        except RagError as exc:
             return (*self.refresh(), render_error(str(exc)))
         return (*self.refresh(), f'<div class="rag-doc-msg">已删除 {esc(info.doc)}</div>')
 

@@ -376,7 +376,7 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
     from starlette.formparsers import MultiPartException, MultiPartParser
     from starlette.datastructures import UploadFile
 
-    from rag.errors import DocumentError
+    from rag.errors import DocumentError, RagError
     from rag.library import Upload
 
     ingest = settings.ingest
@@ -432,6 +432,8 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
             job = lib.submit(uploads)
         except DocumentError as exc:
             return error(exc, error_status(exc))
+        except RagError as exc:     # e.g. a system over an in-memory corpus: nowhere to store files
+            return error(exc, 409)
         if request.query_params.get("wait", "").lower() not in ("1", "true", "yes"):
             return JSONResponse(job_json(job), status_code=202)
         with anyio.move_on_after(WAIT_LIMIT_S):
@@ -459,14 +461,14 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
         """The indexed documents."""
         return {"documents": [asdict(d) for d in lib.list()]}
 
+    class _NotFound(Exception):
+        pass
+
     def load(doc: str) -> Any:
         try:
             return lib.document(doc)
         except DocumentError as exc:
             raise _NotFound(exc) from None
-
-    class _NotFound(Exception):
-        pass
 
     @app.delete("/api/documents/{doc:path}")
     def delete_document(doc: str) -> Any:
@@ -475,6 +477,8 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
             return asdict(lib.remove(doc))
         except DocumentError as exc:
             return error(exc, 404)
+        except RagError as exc:
+            return error(exc, 409)
 
     @app.get("/api/documents/{doc:path}/text")
     def document_text(doc: str) -> Any:
