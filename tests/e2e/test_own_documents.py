@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from rag.cli.commands import main
+from rag.config import Settings
 from rag.library import Library, Upload
 from rag.pipeline import QASystem
 from tests.docfactory import (have_cjk_font, make_docx, make_html, make_pdf, make_pdf_without_tounicode,
@@ -49,7 +50,9 @@ def qa(tmp_path_factory, embedder):
     (corpus / "通知.docx").write_bytes(make_docx(DOCX_BLOCKS))
     (corpus / "公告.html").write_bytes(make_html(HTML_BODY, encoding="gbk"))
     (corpus / "乱码.pdf").write_bytes(make_pdf_without_tounicode(["本页没有字符映射表，抽取出来会是乱码。"] * 2))
-    system = QASystem(corpus, base / "index", encoder=embedder)
+    # OCR off: with the extra installed, OCR would read the garbled pages correctly (tests/e2e/test_ocr.py).
+    settings = Settings.from_env().with_overrides({"ingest.ocr": "off"})
+    system = QASystem(corpus, base / "index", settings, encoder=embedder)
     system.ensure_index()
     return system
 
@@ -115,8 +118,8 @@ def test_scanned_pdf_without_ocr_warns_with_file_and_page(tmp_path, embedder, ca
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.txt").write_text("上海印发的《措施》提出给予最高10%的租用补贴。", encoding="utf-8")
-    lib = Library(QASystem(corpus, tmp_path / "i", encoder=embedder,
-                           settings=QASystem(corpus).settings.with_overrides({"ingest.ocr": "off"})))
+    lib = Library(QASystem(corpus, tmp_path / "i", Settings.from_env().with_overrides({"ingest.ocr": "off"}),
+                           encoder=embedder))
     [s] = lib.add([Upload("扫描件.pdf", make_scanned_pdf(["这是一页扫描的文字。"]))])
     assert s.state == "failed" and "扫描件.pdf" in s.message
     assert [d.doc for d in lib.list()] == ["a.txt"]
