@@ -21,8 +21,24 @@ class CorpusError(RagError):
 
 
 class DocumentError(RagError):
-    """A file that cannot be added: unsupported or lying type, too large, encrypted, corrupt, empty,
-    a duplicate. The message names the file."""
+    """A file that cannot be added, or a document that is not there. The message names the file;
+    ``kind`` says which case it is, for a front end that maps it (to an HTTP status, say):
+
+    ``too_large`` (a size, count or page limit), ``unsupported`` (the content is no supported
+    format, or the name claims another), ``encrypted``, ``corrupt`` (damaged, or a zip bomb),
+    ``empty`` (no text), ``duplicate``, ``not_found`` (no such document or page).
+
+    >>> DocumentError("a.pdf: encrypted (password-protected) PDF", "encrypted").kind
+    'encrypted'
+    """
+
+    KINDS = ("too_large", "unsupported", "encrypted", "corrupt", "empty", "duplicate", "not_found")
+
+    def __init__(self, message: str, kind: str = "corrupt"):
+        super().__init__(message)
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown DocumentError kind {kind!r}")
+        self.kind = kind
 
 
 class QuestionError(RagError, ValueError):

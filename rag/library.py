@@ -85,6 +85,7 @@ class FileStatus:
     done: int = 0
     total: int = 0
     message: str = ""
+    kind: str = ""          # a failure's :attr:`DocumentError.kind` ("duplicate" for a duplicate)
 
 
 class Job:
@@ -190,15 +191,15 @@ class Library:
         """
         d = self.document(doc)
         if d.format != "pdf" or d.layout is None and not d.pages:
-            raise DocumentError(f"{doc}: not a PDF, it has no page images")
+            raise DocumentError(f"{doc}: not a PDF, it has no page images", "not_found")
         if not 1 <= page <= max(d.page_count, len(d.layout.sizes) if d.layout else 0):
-            raise DocumentError(f"{doc}: no page {page}")
+            raise DocumentError(f"{doc}: no page {page}", "not_found")
         try:
             data = self._path(doc).read_bytes()
         except OSError:
-            raise DocumentError(f"{doc}: the file is no longer in the corpus") from None
+            raise DocumentError(f"{doc}: the file is no longer in the corpus", "not_found") from None
         if d.source_sha256 and hashlib.sha256(data).hexdigest() != d.source_sha256:
-            raise DocumentError(f"{doc}: the file changed since it was indexed; index it again")
+            raise DocumentError(f"{doc}: the file changed since it was indexed; index it again", "not_found")
         from PIL import Image, ImageDraw
 
         from rag.ingest.formats.pdf import render_page
@@ -224,18 +225,18 @@ class Library:
             DocumentError: no files, too many, one too large, or all together too large.
         """
         if not uploads:
-            raise DocumentError("no file given")
+            raise DocumentError("no file given", "empty")
         if len(uploads) > self.limits.max_files:
             raise DocumentError(f"{len(uploads)} files is over the limit of {self.limits.max_files} per upload "
-                                "(ingest.max_files)")
+                                "(ingest.max_files)", "too_large")
         for u in uploads:
             if len(u.data) > self.limits.max_file_mb * 1048576:
                 raise DocumentError(f"{u.name}: {len(u.data) / 1048576:.1f} MB is over the "
-                                    f"{self.limits.max_file_mb:g} MB limit for one file (ingest.max_file_mb)")
+                                    f"{self.limits.max_file_mb:g} MB limit for one file (ingest.max_file_mb)", "too_large")
         total = sum(len(u.data) for u in uploads)
         if total > self.limits.max_upload_mb * 1048576:
             raise DocumentError(f"{total / 1048576:.1f} MB in all is over the {self.limits.max_upload_mb:g} MB "
-                                "limit for one upload (ingest.max_upload_mb)")
+                                "limit for one upload (ingest.max_upload_mb)", "too_large")
 
     def add(self, uploads: Sequence[Upload],
             on_status: Callable[[int, FileStatus], None] | None = None) -> list[FileStatus]:
@@ -315,7 +316,7 @@ class Library:
             info = next((i for i in self.list() if i.doc == doc), None)
             path = self._path(doc)
             if info is None:
-                raise DocumentError(f"no document {doc!r} in the index")
+                raise DocumentError(f"no document {doc!r} in the index", "not_found")
             hidden = path.with_name(f".removing-{uuid.uuid4().hex[:8]}-{path.name}")
             if path.is_file():
                 os.replace(path, hidden)
@@ -341,7 +342,7 @@ class Library:
         root = self.root.resolve()
         path = (root / doc).resolve()
         if root not in path.parents:
-            raise DocumentError(f"{doc!r} is not a document of this corpus")
+            raise DocumentError(f"{doc!r} is not a document of this corpus", "not_found")
         return path
 
     def _convert_all(self, uploads: Sequence[Upload],
@@ -353,7 +354,7 @@ class Library:
         for n, u in enumerate(uploads):
             sha = hashlib.sha256(u.data).hexdigest()
             if sha in held:
-                say(n, FileStatus(u.name, held[sha], "duplicate",
+                say(n, FileStatus(u.name, held[sha], "duplicate", kind="duplicate",
                                   message=f"{u.name}: the same content is already indexed as {held[sha]}"))
                 continue
             say(n, FileStatus(u.name, None, "converting"))
@@ -361,7 +362,7 @@ class Library:
                 name = self._stored_name(u, taken)
                 doc = convert_bytes(u.data, name, self.limits)
             except DocumentError as exc:
-                say(n, FileStatus(u.name, None, "failed", message=str(exc)))
+                say(n, FileStatus(u.name, None, "failed", message=str(exc), kind=exc.kind))
                 continue
             taken.add(name)
             held[sha] = name

@@ -140,7 +140,7 @@ class QASystem:
                 self.documents()
             found = self._docs.get(doc)
         if found is None:
-            raise DocumentError(f"no document {doc!r} in the index")
+            raise DocumentError(f"no document {doc!r} in the index", "not_found")
         return found
 
     def document_text(self, doc: str) -> str:

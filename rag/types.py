@@ -260,9 +260,17 @@ class Answer:
         out["question"] = self.question
         out["answer"] = self.answer
         out["confidence"] = round(float(self.confidence), 4)
-        out["answer_span"] = asdict(self.answer_span) if self.answer_span else None
-        out["sentence_span"] = asdict(self.sentence_span) if self.sentence_span else None
+        out["answer_span"] = _span_json(self.answer_span)
+        out["sentence_span"] = _span_json(self.sentence_span)
         out["citations"] = [asdict(c) for c in self.citations]
         if self.resolved_question is not None:
             out["resolved_question"] = self.resolved_question
         return out
+
+
+def _span_json(span: Span | None) -> dict[str, Any] | None:
+    """A span as JSON: boxes as a list of objects, as a JSON round trip would give them."""
+    if span is None:
+        return None
+    return {"doc": span.doc, "start": span.start, "end": span.end, "page": span.page,
+            "boxes": [asdict(b) for b in span.boxes]}

@@ -67,7 +67,8 @@ _STATUS_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (413, ("limit", "too large", "too many", "over the", "过大", "超过")),
 )
 _KIND_STATUS = {"duplicate": 409, "too_large": 413, "too_many": 413, "limit": 413, "unsupported": 415,
-                "type": 415, "encrypted": 422, "corrupt": 422, "empty": 422, "zip_bomb": 422, "unknown": 404}
+                "type": 415, "encrypted": 422, "corrupt": 422, "empty": 422, "zip_bomb": 422, "unknown": 404,
+                "not_found": 404}
 
 
 def error_status(error: BaseException | str) -> int:
@@ -444,7 +445,7 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
         if job.finished and not any(f.state == "done" for f in job.files):
             first = next((f for f in job.files if f.state in ("failed", "duplicate")), None)
             if first is not None:
-                status = 409 if first.state == "duplicate" else error_status(first.message)
+                status = error_status(DocumentError(first.message, first.kind) if first.kind else first.message)
                 return error(first.message, status, job=body["job"], files=body["files"])
         return JSONResponse(body, status_code=200 if job.finished else 202)
 

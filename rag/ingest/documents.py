@@ -134,11 +134,11 @@ def convert_bytes(data: bytes, doc: str, settings: IngestSettings | None = None)
     settings = settings or IngestSettings()
     if len(data) > settings.max_file_mb * 1024 * 1024:
         raise DocumentError(f"{doc}: {len(data) / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
-                            "limit for one file (ingest.max_file_mb)")
+                            "limit for one file (ingest.max_file_mb)", "too_large")
     fmt = sniff(data, doc)
     document = converter(fmt)(data, doc, settings)
     if not document.text.strip():
-        raise DocumentError(f"{doc}: empty document (no text)")
+        raise DocumentError(f"{doc}: empty document (no text)", "empty")
     if document.source_sha256 is None:
         from dataclasses import replace
 

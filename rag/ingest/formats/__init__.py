@@ -45,7 +45,7 @@ def converter(fmt: str) -> Converter:
         DocumentError: an unknown format.
     """
     if fmt not in MODULES:
-        raise DocumentError(f"unsupported format {fmt!r} (supported: {', '.join(MODULES)})")
+        raise DocumentError(f"unsupported format {fmt!r} (supported: {', '.join(MODULES)})", "unsupported")
     module = importlib.import_module(f"{__name__}.{MODULES[fmt]}")
     return module.convert
 

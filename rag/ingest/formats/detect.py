@@ -67,12 +67,12 @@ def detect(data: bytes, name: str) -> str:
         return _zip_format(data, name)
     if data.startswith(_OLE2):
         raise DocumentError(f"{name}: a legacy Office file (.doc/.xls/.ppt) is not supported; "
-                            "save it as .docx (or PDF) and add it again")
+                            "save it as .docx (or PDF) and add it again", "unsupported")
     if _looks_html(data):
         return "html"
     if decode_bytes(data) is not None:
         return "text"
-    raise DocumentError(f"{name}: not a supported document (binary content, not text, PDF, DOCX, HTML or EPUB)")
+    raise DocumentError(f"{name}: not a supported document (binary content, not text, PDF, DOCX, HTML or EPUB)", "unsupported")
 
 
 def _zip_format(data: bytes, name: str) -> str:
@@ -88,8 +88,8 @@ def _zip_format(data: bytes, name: str) -> str:
                     if mime == "application/epub+zip":
                         return "epub"
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError):
-        raise DocumentError(f"{name}: a damaged ZIP archive (not a readable DOCX or EPUB)") from None
-    raise DocumentError(f"{name}: a ZIP archive, not a supported document (DOCX or EPUB)")
+        raise DocumentError(f"{name}: a damaged ZIP archive (not a readable DOCX or EPUB)", "corrupt") from None
+    raise DocumentError(f"{name}: a ZIP archive, not a supported document (DOCX or EPUB)", "unsupported")
 
 
 def _looks_html(data: bytes) -> bool:
@@ -123,7 +123,7 @@ def check_name(fmt: str, name: str) -> None:
     if allowed is None or fmt in allowed:
         return
     claimed = _NAMES[_CLAIMS[suffix]]
-    raise DocumentError(f"{name}: the content is {_NAMES[fmt]}, not {claimed}; rename it to {_SUFFIX_OF[fmt]}")
+    raise DocumentError(f"{name}: the content is {_NAMES[fmt]}, not {claimed}; rename it to {_SUFFIX_OF[fmt]}", "unsupported")
 
 
 def sniff(data: bytes, name: str) -> str:

@@ -141,10 +141,10 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     except DocumentError:
         raise
     except Exception:  # python-docx raises many types (KeyError, XMLSyntaxError, PackageNotFoundError…)
-        raise DocumentError(f"{doc}: not a readable Word document (damaged?)") from None
+        raise DocumentError(f"{doc}: not a readable Word document (damaged?)", "corrupt") from None
     text, headings = assemble([lines])
     if not text.strip():
-        raise DocumentError(f"{doc}: empty document")
+        raise DocumentError(f"{doc}: empty document", "empty")
     return Document(doc=doc, text=text, encoding="utf-8", format="docx", headings=headings,
                     source_sha256=hashlib.sha256(data).hexdigest())
 

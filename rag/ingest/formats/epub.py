@@ -37,7 +37,7 @@ def _xml(data: bytes, doc: str, what: str) -> Any:
     except etree.XMLSyntaxError:
         root = None
     if root is None:
-        raise DocumentError(f"{doc}: not a readable EPUB ({what} is damaged)")
+        raise DocumentError(f"{doc}: not a readable EPUB ({what} is damaged)", "corrupt")
     return root
 
 
@@ -50,7 +50,7 @@ def _chapters(z: Any, doc: str, settings: IngestSettings) -> list[str]:
     container = _xml(read_member(z, _CONTAINER, doc, settings), doc, _CONTAINER)
     rootfile = next((e.get("full-path") for e in container.iter() if _local(e.tag) == "rootfile" and e.get("full-path")), None)
     if not rootfile:
-        raise DocumentError(f"{doc}: not a readable EPUB (no package file named in {_CONTAINER})")
+        raise DocumentError(f"{doc}: not a readable EPUB (no package file named in {_CONTAINER})", "corrupt")
     opf = _xml(read_member(z, rootfile, doc, settings), doc, rootfile)
     base = posixpath.dirname(rootfile)
     manifest = {}
@@ -90,7 +90,7 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
             parts.append(extract_lines(soup.body or soup))
     text, headings = assemble(parts, separator="\n\n")
     if not text.strip():
-        raise DocumentError(f"{doc}: empty document (no text in any chapter)")
+        raise DocumentError(f"{doc}: empty document (no text in any chapter)", "empty")
     return Document(doc=doc, text=text, encoding="utf-8", format="epub", headings=headings,
                     source_sha256=hashlib.sha256(data).hexdigest())
 

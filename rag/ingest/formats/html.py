@@ -226,10 +226,10 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     try:
         soup = parse(text)
     except Exception as exc:  # lxml rarely fails, but a failure must name the file
-        raise DocumentError(f"{doc}: not a readable web page ({exc})") from None
+        raise DocumentError(f"{doc}: not a readable web page ({exc})", "corrupt") from None
     body, headings = assemble([page_lines(soup)])
     if not body.strip():
-        raise DocumentError(f"{doc}: empty document (no text on the page)")
+        raise DocumentError(f"{doc}: empty document (no text on the page)", "empty")
     return Document(doc=doc, text=body, encoding=encoding, format="html", headings=headings,
                     source_sha256=hashlib.sha256(data).hexdigest())
 

@@ -161,8 +161,8 @@ def _open(data: bytes, doc: str) -> Any:
         import pypdfium2.raw as raw
 
         if getattr(exc, "err_code", None) in (raw.FPDF_ERR_PASSWORD, raw.FPDF_ERR_SECURITY):
-            raise DocumentError(f"{doc}: encrypted (password-protected) PDF; remove the password and add it again") from None
-        raise DocumentError(f"{doc}: not a readable PDF (damaged?)") from None
+            raise DocumentError(f"{doc}: encrypted (password-protected) PDF; remove the password and add it again", "encrypted") from None
+        raise DocumentError(f"{doc}: not a readable PDF (damaged?)", "corrupt") from None
 
 
 def _ocr_module(settings: IngestSettings) -> ModuleType | None:
@@ -324,7 +324,7 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     try:
         count = len(pdf)
         if count > settings.max_pages:
-            raise DocumentError(f"{doc}: {count} pages, more than the limit of {settings.max_pages} (ingest.max_pages)")
+            raise DocumentError(f"{doc}: {count} pages, more than the limit of {settings.max_pages} (ingest.max_pages)", "too_large")
         ocr = _ocr_module(settings)
         sizes: list[tuple[float, float]] = []
         pages: list[_Page] = []
@@ -343,7 +343,7 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
                     problems.append(problem)
                     if ocr is None and settings.ocr is OcrMode.ON:
                         raise DocumentError(f"{doc} 第 {index + 1} 页: {_reason(problem)}, and OCR is required "
-                                            f"(ingest.ocr=on) but not available; {OCR_HINT}")
+                                            f"(ingest.ocr=on) but not available; {OCR_HINT}", "empty")
                     if ocr is None:
                         hint = OCR_HINT + (" and set ingest.ocr=auto" if settings.ocr is OcrMode.OFF else "")
                         warnings.append(f"{doc} 第 {index + 1} 页: {_reason(problem)} — left out; {hint}")
@@ -364,7 +364,7 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     finally:
         pdf.close()
     if not pages or not any(c.strip() for p in pages for c in p.chars):
-        raise DocumentError(_nothing_message(doc, count, problems, ocr is not None))
+        raise DocumentError(_nothing_message(doc, count, problems, ocr is not None), "empty")
     text, ranges, boxes = _join_pages(pages)
     layout = np.full((len(text), 4), np.nan, dtype=np.float32)
     for row, box in enumerate(boxes):
@@ -433,7 +433,7 @@ def render_page(data: bytes, page: int, scale: float = 1.5) -> "Image":
     pdf = _open(data, "PDF")
     try:
         if not 1 <= page <= len(pdf):
-            raise DocumentError(f"page {page} does not exist (the PDF has {len(pdf)} pages)")
+            raise DocumentError(f"page {page} does not exist (the PDF has {len(pdf)} pages)", "not_found")
         p = pdf[page - 1]
         try:
             return p.render(scale=scale).to_pil()

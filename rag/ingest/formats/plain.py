@@ -79,10 +79,10 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     """
     decoded = decode_bytes(data)
     if decoded is None:
-        raise DocumentError(f"{doc}: not text in UTF-8, UTF-16 or GB18030 (binary?)")
+        raise DocumentError(f"{doc}: not text in UTF-8, UTF-16 or GB18030 (binary?)", "unsupported")
     text, encoding = decoded
     if not text.strip():
-        raise DocumentError(f"{doc}: empty document")
+        raise DocumentError(f"{doc}: empty document", "empty")
     return Document(doc=doc, text=text, encoding=encoding.replace("-sig", ""), format="text",
                     source_sha256=hashlib.sha256(data).hexdigest())
 

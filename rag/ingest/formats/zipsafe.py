@@ -39,7 +39,7 @@ def open_zip(data: bytes, doc: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS:
-        raise DocumentError(f"{doc}: not a readable archive (damaged?)") from None
+        raise DocumentError(f"{doc}: not a readable archive (damaged?)", "corrupt") from None
 
 
 def check_zip(data: bytes, doc: str, settings: IngestSettings) -> None:
@@ -56,14 +56,14 @@ def check_zip(data: bytes, doc: str, settings: IngestSettings) -> None:
     with open_zip(data, doc) as z:
         infos = z.infolist()
         if len(infos) > MAX_MEMBERS:
-            raise DocumentError(f"{doc}: refused — {len(infos)} members in the archive (a zip bomb?)")
+            raise DocumentError(f"{doc}: refused — {len(infos)} members in the archive (a zip bomb?)", "corrupt")
         total = sum(i.file_size for i in infos)
         if total > settings.max_unzipped_mb * 1e6:
-            raise DocumentError(f"{doc}: refused — its contents would inflate to {total / 1e6:.0f} MB (a zip bomb?)")
+            raise DocumentError(f"{doc}: refused — its contents would inflate to {total / 1e6:.0f} MB (a zip bomb?)", "corrupt")
         for i in infos:
             if i.file_size > _RATIO_FLOOR and i.file_size > settings.max_zip_ratio * max(i.compress_size, 1):
                 ratio = i.file_size / max(i.compress_size, 1)
-                raise DocumentError(f"{doc}: refused — one member inflates {ratio:.0f} times (a zip bomb?)")
+                raise DocumentError(f"{doc}: refused — one member inflates {ratio:.0f} times (a zip bomb?)", "corrupt")
 
 
 def read_member(z: zipfile.ZipFile, name: str, doc: str, settings: IngestSettings) -> bytes:
@@ -86,11 +86,11 @@ def read_member(z: zipfile.ZipFile, name: str, doc: str, settings: IngestSetting
         with z.open(name) as f:
             data = f.read(cap + 1)
     except KeyError:
-        raise DocumentError(f"{doc}: {name} is missing from the archive (damaged?)") from None
+        raise DocumentError(f"{doc}: {name} is missing from the archive (damaged?)", "corrupt") from None
     except _ZIP_ERRORS:
-        raise DocumentError(f"{doc}: {name} cannot be read from the archive (damaged?)") from None
+        raise DocumentError(f"{doc}: {name} cannot be read from the archive (damaged?)", "corrupt") from None
     if len(data) > cap:
-        raise DocumentError(f"{doc}: refused — its contents would inflate beyond {cap / 1e6:.0f} MB (a zip bomb?)")
+        raise DocumentError(f"{doc}: refused — its contents would inflate beyond {cap / 1e6:.0f} MB (a zip bomb?)", "corrupt")
     return data
 
 
