@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install what tests/browser/test_browser.py needs on Debian (CI runs this as root):
-# Chromium, its WebDriver, and a CJK font (Debian's chromium has none, so Chinese would render as boxes).
+# Install the system packages the tests need on Debian (CI runs this as root): Chromium, its
+# WebDriver, a CJK font (Debian's chromium has none, so Chinese would render as boxes; the PDF
+# tests embed it), and the libraries of OpenCV for the OCR extra.
 # Idempotent: packages already installed are skipped, and nothing is fetched when all are present.
 set -euo pipefail
 
-PACKAGES=(chromium chromium-driver fonts-wqy-microhei)
+# libgl1 and libglib2.0-0: OpenCV, which the OCR extra's recognizer needs (docs/ocr.md).
+PACKAGES=(chromium chromium-driver fonts-wqy-microhei libgl1 libglib2.0-0)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

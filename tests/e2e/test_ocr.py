@@ -11,13 +11,8 @@ import pytest
 
 from rag.config import IngestSettings
 from tests.docfactory import NO_FONT, have_cjk_font, make_scanned_pdf
-from tests.helpers import ARTICLE, load_script
-
-pytest.importorskip("rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'")
-if not have_cjk_font():
-    pytest.skip(NO_FONT, allow_module_level=True)
-
-from rag.ingest.formats import ocr  # noqa: E402
+from rag.ingest.formats import ocr
+from tests.helpers import ARTICLE, load_script, skip_unless_ci
 
 #: Measured 0.99 on these lines (NFKC, clean 150 dpi scan); the floor leaves room for a
 #: different CPU's float rounding, not for lost lines.
@@ -26,8 +21,11 @@ ACCURACY_FLOOR = 0.95
 
 @pytest.fixture(scope="module")
 def bench():
+    # CI installs the extra (scripts/test.sh): there a missing or broken recognizer fails.
+    if not have_cjk_font():
+        skip_unless_ci(NO_FONT)
     if not ocr.available():
-        pytest.skip("the OCR extra is installed but its models do not load (see the log)")
+        skip_unless_ci("the OCR extra is not installed or its models do not load: pip install -e '.[ocr]'")
     return load_script("bench_ocr")
 
 
@@ -54,7 +52,7 @@ def test_scanned_lines_read_back_with_boxes_in_points(bench):
     assert abs(x0 - 72) < 6 and abs(y0 - 72) < 8 and 8 < y1 - y0 < 20    # 12 pt text at the 1-inch margin
 
 
-def test_scanned_pdf_pages_map_to_their_text():
+def test_scanned_pdf_pages_map_to_their_text(bench):
     """Two scanned pages through the PDF converter: each page's text lands in its page range."""
     from rag.ingest.formats.pdf import convert
 
@@ -64,4 +62,4 @@ def test_scanned_pdf_pages_map_to_their_text():
     assert [p.page for p in d.pages] == [1, 2]
     for page_range, expected in zip(d.pages, (first, second)):
         got = d.text[page_range.start:page_range.end]
-        assert load_script("bench_ocr").char_accuracy(expected, got, nfkc=True) >= 0.8, got
+        assert bench.char_accuracy(expected, got, nfkc=True) >= 0.8, got
