@@ -75,7 +75,7 @@ def conversion(pages: list[str], repeat: int) -> list[dict]:
     files = {
         "pdf": ("b.pdf", make_pdf(pages)),
         "docx": ("b.docx", make_docx([p for page in pages for p in page.split("。") if p])),
-        "html": ("b.html", make_html("".join(f"<h2>第{n + 1}节</h2><p>{p}</p>" for n, p in enumerate(pages)))),
+        "html": ("b.html", make_html("".join(f"<h2>第{n + 1}节</h2><p>{p}</p>" for n, p in enumerate(pages)), encoding="gb18030")),
         "epub": ("b.epub", make_epub([(f"第{n + 1}章", p) for n, p in enumerate(pages)])),
     }
     rows = []

@@ -41,12 +41,24 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _level(paragraph: Any) -> int | None:
-    """The heading level of a paragraph (0 for a title), or None for body text."""
+def _level(paragraph: Any, by_style: dict[str | None, int | None]) -> int | None:
+    """The heading level of a paragraph (0 for a title), or None for body text.
+
+    ``by_style`` caches the level of each style id: python-docx's ``paragraph.style`` scans every
+    style of the document, which made a 1,000-paragraph file take seconds.
+    """
     own = _outline_level(paragraph._p.pPr)
     if own is not None:
         return own
-    style, depth = paragraph.style, 0
+    style_id = paragraph._p.style
+    if style_id not in by_style:
+        by_style[style_id] = _style_level(paragraph.style)
+    return by_style[style_id]
+
+
+def _style_level(style: Any) -> int | None:
+    """The heading level a paragraph style (or the styles it is based on) gives."""
+    depth = 0
     while style is not None and depth < 20:       # a style's base chain (bounded: files can loop)
         name = (style.name or "").strip()
         if name.lower() == "title" or name == "标题":
@@ -129,11 +141,12 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
     try:
         document = docx.Document(io.BytesIO(data))
         lines: list[Line] = []
+        by_style: dict[str | None, int | None] = {}
         for block in _blocks(document, document.element.body):
             if isinstance(block, Table):
                 lines += _table_lines(block)
                 continue
-            level = _level(block)
+            level = _level(block, by_style)
             for part in block.text.split("\n"):
                 part = _clean(part)
                 if part:

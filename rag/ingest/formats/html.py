@@ -191,10 +191,15 @@ def assemble(parts: list[list[Line]], separator: str = "\n") -> tuple[str, tuple
 
 
 def parse(text: str) -> Any:
-    """The page parsed by BeautifulSoup with lxml."""
-    from bs4 import BeautifulSoup
+    """The page parsed by BeautifulSoup with lxml's HTML parser (XHTML too: EPUB chapters)."""
+    import warnings
 
-    return BeautifulSoup(text, "lxml")
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+    with warnings.catch_warnings():
+        # An XHTML chapter read as HTML is what we want: lenient, and the same blocks as a web page.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(text, "lxml")
 
 
 def page_lines(soup: Any) -> list[Line]:
