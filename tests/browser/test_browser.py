@@ -8,17 +8,13 @@ answered page as a screenshot (1280 px wide).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM
 from tests.helpers import skip_unless_ci
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-default-apps", "--disable-extensions"]
 HUBEI = "湖北人工智能产业规模到2025年超过多少?"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>[点我](javascript:window.__pwned=1)'
 REPLY = "#rag-chat .rag-found, #rag-chat .rag-notfound, #rag-chat .rag-error"
@@ -36,16 +32,6 @@ def server(article_qa):
 
     with BackgroundServer(create_app(article_qa), host="127.0.0.1", port=0) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Page:

@@ -12,7 +12,8 @@ import shutil
 
 import pytest
 
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, Page
+from tests.browser.conftest import CHROMIUM
+from tests.browser.test_browser import Page
 from tests.docfactory import have_cjk_font, make_pdf
 from tests.helpers import ARTICLE, skip_unless_ci
 
@@ -45,16 +46,6 @@ def server(tmp_path_factory, embedder):
     qa = QASystem(base / "corpus", base / "index", encoder=embedder)
     with BackgroundServer(create_app(qa), host="127.0.0.1", port=0) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _upload(p: Page, name: str, data: bytes) -> None:

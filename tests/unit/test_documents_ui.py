@@ -10,19 +10,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from rag.library import FileStatus as Status
 from rag.types import Answer, Box, Citation, Document, PageRange, Span
 
 EVIL = '<img src=x onerror="alert(1)">'
-
-
-@dataclass(frozen=True)
-class Status:
-    name: str
-    doc: str | None = None
-    state: str = "queued"
-    done: int = 0
-    total: int = 0
-    message: str = ""
 
 
 @dataclass(frozen=True)
