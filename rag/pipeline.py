@@ -72,6 +72,7 @@ class QASystem:
         self._uses_reader = False
         self._docs: dict[str, Document] = {}
         self._converted: dict[str, Document] = {}   # converted by the caller, not yet indexed
+        self._skipped: dict[str, list[str]] = {}    # unreadable files of the last corpus read
         self._lock = threading.Lock()
 
     @property
@@ -95,23 +96,42 @@ class QASystem:
         if self._given_docs is not None:
             docs = list(self._given_docs)
         else:
-            manifest = self.store.read_manifest()
-            known = self.store.read_documents() if manifest is not None else {}
-            docs = []
-            for src in scan_corpus(self.corpus_dir):
-                entry = manifest.documents.get(src.doc) if manifest is not None else None
-                if entry is not None and entry.source_sha256 == src.sha256 and src.doc in known:
-                    docs.append(known[src.doc])
-                    continue
-                ready = self._converted.pop(src.doc, None)
-                doc = ready if ready is not None and ready.source_sha256 == src.sha256 else \
-                    read_source(src, self.settings.ingest)
-                if doc is not None:
-                    docs.append(doc)
+            docs = self._read_corpus()
             if not docs:
                 raise CorpusError(f"no readable document in {self.corpus_dir}")
         self._docs = {d.doc: d for d in docs}
         return docs
+
+    def _read_corpus(self) -> list[Document]:
+        """The corpus folder's documents: stored ones reused, new or changed files converted,
+        unreadable ones recorded in ``self._skipped`` (and not tried again while unchanged)."""
+        manifest = self.store.read_manifest()
+        known = self.store.read_documents() if manifest is not None else {}
+        was_skipped = manifest.skipped if manifest is not None else {}
+        docs: list[Document] = []
+        self._skipped = {}
+        for src in scan_corpus(self.corpus_dir):
+            entry = manifest.documents.get(src.doc) if manifest is not None else None
+            if entry is not None and entry.source_sha256 == src.sha256 and src.doc in known:
+                docs.append(known[src.doc])
+                continue
+            if src.doc in was_skipped and was_skipped[src.doc][0] == src.sha256:
+                self._skipped[src.doc] = was_skipped[src.doc]
+                log.info("still skipping %s", was_skipped[src.doc][1])
+                continue
+            ready = self._converted.pop(src.doc, None)
+            try:
+                docs.append(ready if ready is not None and ready.source_sha256 == src.sha256
+                            else read_source(src, self.settings.ingest))
+            except DocumentError as exc:
+                log.warning("skipping %s", exc)
+                self._skipped[src.doc] = [src.sha256, str(exc)]
+        return docs
+
+    def skipped(self) -> dict[str, str]:
+        """Files of the corpus that could not be read, and why (as of the last build or check)."""
+        manifest = self.store.read_manifest()
+        return {d: why for d, (_, why) in (manifest.skipped if manifest is not None else {}).items()}
 
     def remember(self, docs: Sequence[Document]) -> None:
         """Documents just converted from files written into the corpus, so the next build does
@@ -167,8 +187,9 @@ class QASystem:
         if manifest.mismatch(self.settings.index_params()):
             return True
         sources = {s.doc: s.sha256 for s in scan_corpus(self.corpus_dir)}
-        indexed = {d: e.source_sha256 for d, e in manifest.documents.items()}
-        return sources != indexed
+        known = {d: e.source_sha256 for d, e in manifest.documents.items()}
+        known.update({d: sha for d, (sha, _) in manifest.skipped.items()})
+        return sources != known
 
     def build(self, show_progress: bool = False, force: bool = False,
               progress: Progress | None = None) -> BuildReport:
@@ -186,8 +207,10 @@ class QASystem:
             What the build did.
         """
         with self._lock:
-            index, report = build_index(self.documents(), self.settings, self.encoder, self.store,
-                                        show_progress=show_progress, force=force, progress=progress)
+            docs = self.documents()
+            skipped = self._skipped if self._given_docs is None else {}
+            index, report = build_index(docs, self.settings, self.encoder, self.store, show_progress=show_progress,
+                                        force=force, progress=progress, skipped=skipped)
             self._use(index)
             return report
 

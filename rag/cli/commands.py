@@ -134,6 +134,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         print(f"索引已更新 / index written{why}: {report.chunks} chunks, {report.embedded_chunks} embedded, "
               f"+{len(plan.added)} added, ~{len(plan.changed)} changed, -{len(plan.removed)} removed, "
               f"{report.seconds:.1f}s", file=out)
+    for why in qa.skipped().values():
+        print(f"未能读取 / not indexed: {why}", file=out)
     return 0
 
 

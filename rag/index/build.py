@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 import numpy as np
@@ -112,7 +112,8 @@ class _Assembly:
 
 def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
                 store: IndexStore, show_progress: bool = False, force: bool = False,
-                progress: Progress | None = None) -> tuple[StoredIndex, BuildReport]:
+                progress: Progress | None = None,
+                skipped: dict[str, list[str]] | None = None) -> tuple[StoredIndex, BuildReport]:
     """Bring the stored index up to date with ``docs`` and return it loaded.
 
     Args:
@@ -123,6 +124,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
         show_progress: draw a progress bar while embedding.
         force: rebuild everything even if nothing changed.
         progress: called as new documents' chunks are embedded (the upload panel's "n/N").
+        skipped: files that could not be read (id → [hash of the bytes, why]), kept in the manifest.
 
     Returns:
         ``(index, report)``.
@@ -136,7 +138,13 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     plan = plan_update(docs, old_manifest, params)
     if force and plan.rebuild_reason is None:
         plan = plan_update(docs, None)
+    skipped = dict(skipped or {})
     if plan.up_to_date and old is not None and not force:
+        if skipped != old.manifest.skipped:
+            # Nothing to embed, but the list of unreadable files changed: record it in place.
+            old.manifest = replace(old.manifest, skipped=skipped)
+            store.save(old)
+            return old, BuildReport(plan, len(old.chunks), 0, time.perf_counter() - t0, written=True)
         return old, BuildReport(plan, len(old.chunks), 0, time.perf_counter() - t0, written=False)
     if plan.rebuild_reason:
         log.info("rebuilding the index: %s", plan.rebuild_reason)
@@ -148,7 +156,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     rows.timings["index"] = time.perf_counter() - t
     manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=settings.embed.model, dim=encoder.dim,
                         params=params, documents=rows.entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        dense_index=vectors.kind)
+                        dense_index=vectors.kind, skipped=skipped)
     index = StoredIndex(manifest, rows.chunks, rows.tokens, vectors, bm25, documents=rows.documents)
     t = time.perf_counter()
     store.save(index)

@@ -71,6 +71,9 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     built_at: str = ""
     dense_index: str = "flat"
+    #: files of the corpus that could not be read: id → [SHA-256 of their bytes, why]; while the
+    #: bytes stay the same they are not tried again (an encrypted PDF is not re-read at every start)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for ``manifest.json``."""
@@ -91,7 +94,7 @@ class Manifest:
         docs = {k: DocEntry(**v) for k, v in d.get("documents", {}).items()}
         return cls(format_version=d["format_version"], model=d["model"], dim=d["dim"],
                    params=d["params"], documents=docs, built_at=d.get("built_at", ""),
-                   dense_index=d.get("dense_index", "flat"))
+                   dense_index=d.get("dense_index", "flat"), skipped=d.get("skipped", {}))
 
     def mismatch(self, params: dict[str, Any]) -> str | None:
         """Why this index cannot serve these settings, or None if it can.

@@ -148,7 +148,7 @@ def convert_bytes(data: bytes, doc: str, settings: IngestSettings | None = None)
     return document
 
 
-def read_source(src: SourceFile, settings: IngestSettings | None = None) -> Document | None:
+def read_source(src: SourceFile, settings: IngestSettings | None = None) -> Document:
     """Read and convert one scanned file.
 
     Args:
@@ -156,15 +156,16 @@ def read_source(src: SourceFile, settings: IngestSettings | None = None) -> Docu
         settings: limits and OCR.
 
     Returns:
-        The document, or ``None`` (with a warning naming the file) when it cannot be read.
+        The document.
+
+    Raises:
+        DocumentError: it cannot be read (the message names the file and says why).
     """
     try:
-        return convert_bytes(src.path.read_bytes(), src.doc, settings)
+        data = src.path.read_bytes()
     except OSError as exc:
-        log.warning("skipping %s: cannot read it (%s)", src.doc, exc.strerror or exc)
-    except DocumentError as exc:
-        log.warning("skipping %s", exc)
-    return None
+        raise DocumentError(f"{src.doc}: cannot read it ({exc.strerror or exc})", "not_found") from None
+    return convert_bytes(data, src.doc, settings)
 
 
 def load_document(path: Path, root: Path, settings: IngestSettings | None = None) -> Document | None:
@@ -183,8 +184,11 @@ def load_document(path: Path, root: Path, settings: IngestSettings | None = None
     except OSError as exc:
         log.warning("skipping %s: cannot read it (%s)", doc_id(path, root), exc.strerror or exc)
         return None
-    src = SourceFile(doc_id(path, root), path, hashlib.sha256(data).hexdigest(), len(data))
-    return read_source(src, settings)
+    try:
+        return convert_bytes(data, doc_id(path, root), settings)
+    except DocumentError as exc:
+        log.warning("skipping %s", exc)
+        return None
 
 
 def load_corpus(root: Path | str, settings: IngestSettings | None = None) -> list[Document]:
@@ -201,7 +205,7 @@ def load_corpus(root: Path | str, settings: IngestSettings | None = None) -> lis
         CorpusError: the directory is missing or holds no readable document.
     """
     root = check_root(root)
-    docs = [d for d in (read_source(src, settings) for src in scan_corpus(root)) if d is not None]
+    docs = [d for d in (load_document(src.path, root, settings) for src in scan_corpus(root)) if d is not None]
     if not docs:
         raise CorpusError(f"no readable document in {root} (supported: {', '.join(SUFFIXES)})")
     log.info("loaded %d document(s) from %s", len(docs), root)

@@ -180,3 +180,21 @@ def test_background_job_reports_progress_and_questions_still_work(lib):
     assert "乙.txt" in docs_of(lib)
     assert lib.job(job.id) is job and lib.job("nope") is None
     assert job.to_json()["files"][0]["doc"] == "乙.txt"
+
+
+def test_unreadable_corpus_files_are_recorded_not_retried(lib, monkeypatch, caplog):
+    (lib.root / "坏.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<>> garbage")
+    lib.qa.build()
+    assert list(lib.qa.skipped()) == ["坏.pdf"] and "not a readable PDF" in lib.qa.skipped()["坏.pdf"]
+    assert not lib.qa.is_stale()    # the broken file is known: a start does not rebuild for it
+    calls = []
+    monkeypatch.setattr("rag.pipeline.read_source", lambda *a, **k: calls.append(a) or pytest.fail("re-read"))
+    fresh = QASystem(lib.root, lib.qa.store.root, SETTINGS, encoder=HashEncoder())
+    fresh.ensure_index()
+    assert calls == [] and [d.doc for d in fresh.documents()] == ["base.txt"]
+    monkeypatch.undo()
+    (lib.root / "坏.pdf").unlink()
+    (lib.root / "坏.txt").write_text("修好的文件。", encoding="utf-8")
+    assert lib.qa.is_stale()
+    lib.qa.build()
+    assert lib.qa.skipped() == {} and "坏.txt" in docs_of(lib)
