@@ -109,13 +109,16 @@ class QASystem:
         known = self.store.read_documents() if manifest is not None else {}
         was_skipped = manifest.skipped if manifest is not None else {}
         docs: list[Document] = []
+        ocr = self.settings.ingest.ocr.value
         self._skipped = {}
         for src in scan_corpus(self.corpus_dir):
             entry = manifest.documents.get(src.doc) if manifest is not None else None
             if entry is not None and entry.source_sha256 == src.sha256 and src.doc in known:
                 docs.append(known[src.doc])
                 continue
-            if src.doc in was_skipped and was_skipped[src.doc][0] == src.sha256:
+            # Retried when the bytes or the OCR setting change (a scan skipped with OCR off is read
+            # once OCR is on).
+            if src.doc in was_skipped and was_skipped[src.doc][0::2] == [src.sha256, ocr]:
                 self._skipped[src.doc] = was_skipped[src.doc]
                 log.info("still skipping %s", was_skipped[src.doc][1])
                 continue
@@ -125,13 +128,13 @@ class QASystem:
                             else read_source(src, self.settings.ingest))
             except DocumentError as exc:
                 log.warning("skipping %s", exc)
-                self._skipped[src.doc] = [src.sha256, str(exc)]
+                self._skipped[src.doc] = [src.sha256, str(exc), ocr]
         return docs
 
     def skipped(self) -> dict[str, str]:
         """Files of the corpus that could not be read, and why (as of the last build or check)."""
         manifest = self.store.read_manifest()
-        return {d: why for d, (_, why) in (manifest.skipped if manifest is not None else {}).items()}
+        return {d: entry[1] for d, entry in (manifest.skipped if manifest is not None else {}).items()}
 
     def remember(self, docs: Sequence[Document]) -> None:
         """Documents just converted from files written into the corpus, so the next build does
@@ -188,7 +191,8 @@ class QASystem:
             return True
         sources = {s.doc: s.sha256 for s in scan_corpus(self.corpus_dir)}
         known = {d: e.source_sha256 for d, e in manifest.documents.items()}
-        known.update({d: sha for d, (sha, _) in manifest.skipped.items()})
+        known.update({d: entry[0] for d, entry in manifest.skipped.items()
+                      if entry[2:] == [self.settings.ingest.ocr.value]})
         return sources != known
 
     def build(self, show_progress: bool = False, force: bool = False,

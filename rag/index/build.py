@@ -124,7 +124,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
         show_progress: draw a progress bar while embedding.
         force: rebuild everything even if nothing changed.
         progress: called as new documents' chunks are embedded (the upload panel's "n/N").
-        skipped: files that could not be read (id → [hash of the bytes, why]), kept in the manifest.
+        skipped: files that could not be read (id → [hash of the bytes, why, OCR mode]), kept in the manifest.
 
     Returns:
         ``(index, report)``.

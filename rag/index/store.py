@@ -71,8 +71,8 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     built_at: str = ""
     dense_index: str = "flat"
-    #: files of the corpus that could not be read: id → [SHA-256 of their bytes, why]; while the
-    #: bytes stay the same they are not tried again (an encrypted PDF is not re-read at every start)
+    #: files of the corpus that could not be read: id → [SHA-256 of their bytes, why, OCR mode]; while
+    #: those stay the same they are not tried again (an encrypted PDF is not re-read at every start)
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

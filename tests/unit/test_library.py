@@ -198,3 +198,27 @@ def test_unreadable_corpus_files_are_recorded_not_retried(lib, monkeypatch, capl
     assert lib.qa.is_stale()
     lib.qa.build()
     assert lib.qa.skipped() == {} and "坏.txt" in docs_of(lib)
+
+
+def test_a_skipped_scan_is_read_again_when_ocr_is_turned_on(tmp_path, monkeypatch):
+    from rag.types import Document
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("甲方负责建设。", encoding="utf-8")
+    (corpus / "scan.txt").write_text("扫描件。", encoding="utf-8")
+    real = __import__("rag.pipeline", fromlist=["read_source"]).read_source
+
+    def fake(src, settings):     # a "scan": readable only with OCR
+        if src.doc == "scan.txt" and settings.ocr.value == "off":
+            raise DocumentError("scan.txt: no text layer on any of its 1 page (a scan?)", "empty")
+        return real(src, settings)
+
+    monkeypatch.setattr("rag.pipeline.read_source", fake)
+    off = QASystem(corpus, tmp_path / "i", SETTINGS.with_overrides({"ingest.ocr": "off"}), encoder=HashEncoder())
+    off.build()
+    assert list(off.skipped()) == ["scan.txt"] and not off.is_stale()
+    on = QASystem(corpus, tmp_path / "i", SETTINGS.with_overrides({"ingest.ocr": "auto"}), encoder=HashEncoder())
+    assert on.is_stale()
+    on.build()
+    assert on.skipped() == {} and isinstance(on.document("scan.txt"), Document)
