@@ -333,3 +333,10 @@ def test_pdf_astral_characters_keep_one_box_each():
     assert boxes.shape == (len(d.text), 4)
     a, x = boxes[4], boxes[5]                 # 𝐀 then x, side by side
     assert not np.isnan(a).any() and a[2] == pytest.approx(x[0], abs=0.5)
+
+
+def test_html_table_keeps_the_columns_of_empty_cells():
+    page = ("<table><tr><th></th><th>名额</th></tr><tr><td>北京</td><td>10个</td></tr>"
+            "<tr><td>上海</td><td></td><td>备注</td></tr></table>")
+    d = convert("html", page.encode(), "t.html")
+    assert d.text == "\t名额\n北京\t10个\n上海\t\t备注"

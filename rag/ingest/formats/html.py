@@ -104,7 +104,8 @@ def extract_lines(root: Any) -> list[Line]:
     def flush() -> None:
         line = "".join(pieces)
         pieces.clear()
-        line = "\t".join(_SPACES.sub(" ", cell).strip() for cell in line.split("\t")).strip()
+        # Only trailing tabs go: a leading one is an empty first cell, whose column must not shift.
+        line = "\t".join(_SPACES.sub(" ", cell).strip() for cell in line.split("\t")).rstrip("\t ").lstrip(" ")
         if line.strip("\t "):
             lines.append((line, level[0]))
         level[0] = None
@@ -139,8 +140,8 @@ def extract_lines(root: Any) -> list[Line]:
             flush()
             if name in _HEADINGS:
                 level[0] = _HEADINGS[name]
-        elif name in _CELLS and "".join(pieces).strip():
-            pieces.append("\t")
+        elif name in _CELLS and node.find_previous_sibling(list(_CELLS)) is not None:
+            pieces.append("\t")    # every cell but a row's first, even after an empty one
         if name == "br":
             continue
         if name == "pre":
