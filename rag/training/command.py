@@ -4,6 +4,8 @@
     rag train-reader --out runs/reader --device cuda   # the same on a GPU (minutes, not hours)
     rag train-reader --out runs/reader            # again: resumes from runs/reader/checkpoint.pt
     rag train-reader --out runs/reader --install  # then ship the best epoch as the default reader
+    rag train-reader --out runs/cmrc --sets cmrc-train,drcd,xquad   # + CMRC 2018 train; epochs scored
+                                                  #   on cmrc-select (docs/reader.md, issue #18)
 """
 
 from __future__ import annotations
@@ -21,15 +23,20 @@ def add_parser(subparsers: Any) -> None:
     Args:
         subparsers: the ``add_subparsers()`` object of the ``rag`` parser.
     """
-    from rag.training.train import TrainConfig
+    from rag.training.train import SELECT_SETS, TrainConfig
 
     d = TrainConfig()
-    p = subparsers.add_parser("train-reader", help="fine-tune the span reader (DRCD + XQuAD, never CMRC)",
+    p = subparsers.add_parser("train-reader", help="fine-tune the span reader (DRCD + XQuAD [+ CMRC train], never CMRC dev)",
                               description="训练抽取式阅读器 / train the extractive reader")
     p.add_argument("--out", required=True, help="run directory (checkpoint, per-epoch weights, log.jsonl)")
     p.add_argument("--data", default=None,
                    help="bench data directory (default: $RAG_BENCH_DATA or <repo>/../shared/bench)")
-    p.add_argument("--sets", default=",".join(d.sets), help=f"training sets (default: {','.join(d.sets)})")
+    p.add_argument("--sets", default=",".join(d.sets),
+                   help=f"training sets: drcd, xquad, cmrc-train (CMRC 2018 train less cmrc-select) "
+                        f"(default: {','.join(d.sets)})")
+    p.add_argument("--select", default=None, choices=SELECT_SETS,
+                   help="what each epoch is scored on to keep the best: the held-out drcd/xquad articles, "
+                        "or cmrc-select (default: cmrc-select when cmrc-train is trained on, else articles)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -66,8 +73,13 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings.from_env()
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
-    if any(s.startswith("cmrc") for s in sets):
-        raise UsageError("CMRC 2018 dev is the test set: the reader must not train on it")
+    if "cmrc" in sets:
+        raise UsageError("cmrc is CMRC 2018 dev, the test set: the reader must not train on it "
+                         "(CMRC 2018 train less the selection set is --sets cmrc-train)")
+    if any(s.startswith("cmrc") and s != "cmrc-train" for s in sets):
+        raise UsageError("of CMRC 2018 the reader trains on cmrc-train only (cmrc-select is the selection set)")
+    # the selection set follows the data: CMRC train's own held-out paragraphs when it is trained on
+    select = args.select or ("cmrc-select" if "cmrc-train" in sets else d.select)
     if args.device != "cpu":
         import torch
 
@@ -79,7 +91,8 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"teacher weights not found: {missing[0]}")
     cfg = TrainConfig(sets=sets, epochs=args.epochs, seed=args.seed, lr=args.lr,
                       batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16,
-                      device=args.device, teachers=teachers, distill_weight=args.distill_weight)
+                      device=args.device, teachers=teachers, distill_weight=args.distill_weight,
+                      select=select)
     try:
         best = train(cfg, args.out, data_dir=args.data or settings.paths.bench_data, base_dir=args.base,
                      max_steps=args.max_steps, cache_dir=settings.paths.cache_dir)

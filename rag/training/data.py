@@ -6,6 +6,12 @@ CMRC 2018 dev is the test set and is refused here. A fixed share of articles is
 held out (by a hash of the title, so the split never depends on order) to
 report a development score per epoch.
 
+CMRC 2018 *train* is read only in its two parts as the benchmark defines them
+(:func:`rag.bench.squad.load_named`, one hash of the paragraph id):
+``cmrc-train`` to learn from (:func:`split_examples`) and ``cmrc-select``, the
+selection set, to score epochs on. The raw file is refused as a training set,
+so no path around the split exists.
+
 >>> ex = Example(qid="q", question="首都是哪里?", context="北京是首都。", start=0, end=2, article="t")
 >>> ex.context[ex.start:ex.end]
 '北京'
@@ -18,14 +24,20 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
+from rag.bench.squad import SPLIT_SETS, load_named, resolve
 from rag.text.folding import fold_aligned, fold_question
 
 log = logging.getLogger(__name__)
 
 #: Files the reader may learn from, by short name (relative to the bench data dir).
 TRAIN_SETS = {"drcd": "drcd/DRCD_dev.json", "xquad": "xquad_zh/xquad.zh.json"}
+#: Parts of a split file the reader may learn from (all of their examples are training examples).
+SPLIT_TRAIN_SETS = ("cmrc-train",)
+#: Files that are never a training set under their own name: CMRC dev (the test set) and CMRC
+#: train whole (it holds the selection set; ``cmrc-train`` is its training part).
+REFUSED_FILES = ("cmrc2018_dev.json", "cmrc2018_train.json")
 
 
 @dataclass(frozen=True)
@@ -41,21 +53,29 @@ class Example:
 
 
 def _answer_offsets(context: str, text: str, start: int) -> tuple[int, int] | None:
+    """The span of an answer: at ``answer_start`` when the text is there, else its first occurrence.
+
+    ``answer_start`` counts the answer's leading white space (16 CMRC train answers have some), so
+    the stripped text is looked for that much further on; without this, two of them fell back to an
+    earlier, wrong occurrence of the same words.
+    """
+    lead = len(text) - len(text.lstrip())
     text = text.strip()
     if not text:
         return None
-    if 0 <= start and context[start:start + len(text)] == text:
-        return start, start + len(text)
+    if 0 <= start and context[start + lead:start + lead + len(text)] == text:
+        return start + lead, start + lead + len(text)
     found = context.find(text)
     return (found, found + len(text)) if found >= 0 else None
 
 
-def read_examples(path: Path | str, fold: bool = True) -> list[Example]:
+def read_examples(path: Path | str, fold: bool = True, keep: Collection[str] | None = None) -> list[Example]:
     """Every answerable question of a file, with its first locatable answer.
 
     Args:
         path: a SQuAD-v1 JSON file.
         fold: fold traditional characters to simplified (offsets unchanged).
+        keep: only the questions with these ids (default: all).
 
     Returns:
         The examples, in file order.
@@ -68,6 +88,8 @@ def read_examples(path: Path | str, fold: bool = True) -> list[Example]:
             raw = para["context"]
             context = fold_aligned(raw) if fold else raw
             for qa in para["qas"]:
+                if keep is not None and str(qa["id"]) not in keep:
+                    continue
                 for ans in qa.get("answers", []):
                     span = _answer_offsets(raw, ans.get("text", ""), int(ans.get("answer_start", -1)))
                     if span:
@@ -75,6 +97,44 @@ def read_examples(path: Path | str, fold: bool = True) -> list[Example]:
                         out.append(Example(str(qa["id"]), q.strip(), context, span[0], span[1], title))
                         break
     return out
+
+
+def split_examples(name: str, data_dir: Path | str | None = None) -> list[Example]:
+    """The examples of one part of a split file (``cmrc-train`` or ``cmrc-select``).
+
+    The part's questions are those :func:`rag.bench.squad.load_named` gives for the name, so
+    training and ``rag eval cmrc-select`` share one split rule. A question id found in the other
+    part too is dropped: ids are unique in CMRC train, and should a copy of the file ever repeat
+    one, leaving it out is the side that cannot leak the selection set into training.
+
+    Args:
+        name: a key of :data:`rag.bench.squad.SPLIT_SETS`.
+        data_dir: the bench data directory (default ``PathSettings().bench_data``).
+
+    Returns:
+        The part's examples, in file order.
+
+    Raises:
+        ValueError: not the name of a part.
+    """
+    if name not in SPLIT_SETS:
+        raise ValueError(f"{name}: not a part of a split file ({', '.join(SPLIT_SETS)})")
+    other = next(n for n in SPLIT_SETS if n != name and SPLIT_SETS[n][1] == SPLIT_SETS[name][1])
+    mine = {q.qid for q in load_named(name, data_dir).questions}
+    theirs = {q.qid for q in load_named(other, data_dir).questions}
+    return read_examples(resolve(name, data_dir), keep=mine - theirs)
+
+
+def refused(path: Path) -> bool:
+    """Whether a file may not be a training set under its own name (CMRC dev or CMRC train whole).
+
+    Args:
+        path: the resolved file.
+
+    Returns:
+        True for :data:`REFUSED_FILES`.
+    """
+    return path.name in REFUSED_FILES
 
 
 def held_out(article: str, share: float) -> bool:

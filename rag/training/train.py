@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from rag.bench.squad import resolve
 from rag.reader import FROZEN, Reader, build_net, load_net, save_net
-from rag.training.data import TRAIN_SETS, Example, read_examples, split
+from rag.training.data import SPLIT_TRAIN_SETS, TRAIN_SETS, Example, held_out, read_examples, refused, split_examples
 from rag.training.objective import Feature, evaluate, features, span_loss
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ class TrainConfig:
     attention_dropout: float = 0.0 # see rag.reader.build_net: 2.4x faster steps on the CPU
     negative_rate: float = 0.3     # share of answer-less windows kept (they teach "no answer")
     dev_share: float = 0.08        # share of articles held out for the per-epoch score
+    select: str = "articles"       # what the per-epoch score is on: "articles" (the held-out articles
+                                   #   of drcd/xquad) or "cmrc-select" (the CMRC train selection set)
     bf16: bool = True              # bfloat16 autocast: ~2.5x faster on CPUs with avx512_bf16
     checkpoint_every: int = 100
     threads: int = 0               # 0: torch's default
@@ -76,25 +78,50 @@ class _State:
     best: dict[str, Any] = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
 
 
+#: The per-epoch development sets :attr:`TrainConfig.select` may name.
+SELECT_SETS = ("articles", "cmrc-select")
+
+
 def training_examples(cfg: TrainConfig, data_dir: Path | str | None = None) -> tuple[list[Example], list[Example]]:
-    """The examples of the configured sets, split by article into (train, development).
+    """The training examples of the configured sets and the development examples of ``cfg.select``.
+
+    The held-out articles of drcd/xquad (``dev_share``) are kept out of training whatever
+    ``select`` is: other selection scripts (``scripts/heldout_set.py``) score on them, so they must
+    stay unseen. ``cmrc-train`` is not split again: it is already CMRC train less ``cmrc-select``.
 
     Args:
-        cfg: the configuration (``sets``, ``dev_share``).
+        cfg: the configuration (``sets``, ``dev_share``, ``select``).
         data_dir: the bench data directory (default ``PathSettings().bench_data``).
 
     Returns:
         (train, dev).
 
     Raises:
-        ValueError: a set is CMRC 2018 dev, the test set.
+        ValueError: a set is CMRC 2018 dev (the test set), CMRC train whole or ``cmrc-select``
+            (the selection set); or ``select`` is unknown.
     """
-    examples: list[Example] = []
+    if cfg.select not in SELECT_SETS:
+        raise ValueError(f"select {cfg.select!r}: one of {', '.join(SELECT_SETS)}")
+    train: list[Example] = []
+    dev: list[Example] = []
     for name in cfg.sets:
-        if name in ("cmrc",):
-            raise ValueError("CMRC 2018 dev is the test set; the reader never trains on it")
-        examples += read_examples(resolve(TRAIN_SETS.get(name, name), data_dir))
-    return split(examples, cfg.dev_share)
+        if name in SPLIT_TRAIN_SETS:
+            train += split_examples(name, data_dir)
+            continue
+        if name == "cmrc":
+            raise ValueError("cmrc is CMRC 2018 dev, the test set: the reader never trains on it "
+                             "(CMRC 2018 train less the selection set is cmrc-train)")
+        if name == "cmrc-select":
+            raise ValueError("cmrc-select is the selection set: the reader never trains on it")
+        path = resolve(TRAIN_SETS.get(name, name), data_dir)
+        if refused(path):
+            raise ValueError(f"{path.name} is not a training set under its own name "
+                             "(CMRC 2018 dev is the test set; train on cmrc-train)")
+        for ex in read_examples(path):
+            (dev if held_out(ex.article, cfg.dev_share) else train).append(ex)
+    if cfg.select == "cmrc-select":
+        dev = split_examples("cmrc-select", data_dir)
+    return train, dev
 
 
 def _optimiser(net: Any, cfg: TrainConfig, total: int) -> _State:
@@ -131,7 +158,8 @@ def _resume(st: _State, cfg: TrainConfig, path: Path) -> bool:
     if not path.exists():
         return False
     ck = torch.load(path, weights_only=False, map_location=cfg.device)
-    if ck["config"] != asdict(cfg):
+    # a field added since the checkpoint was written had its default then (select: "articles")
+    if {**asdict(TrainConfig()), **ck["config"]} != asdict(cfg):
         raise ValueError(f"{path} was written with another configuration; use a new --out")
     st.net.load_state_dict(ck["net"], strict=False)
     st.opt.load_state_dict(ck["opt"])
