@@ -3,7 +3,8 @@
 Holds: ``squad`` (SQuAD-format sets and their splits), ``metrics`` (CMRC F1/EM), ``run`` (``rag
 eval``'s measurement: :func:`~rag.bench.run.run_eval`), ``asking`` (its per-question loop),
 ``oracle`` (the gold-paragraph rows), ``abstention`` (the declining-curve rows), ``command`` (its
-command line), ``figures`` (figures and tables), ``declining`` (the declining curve's arithmetic),
+command line), ``figures`` (figures and tables), ``breakdown`` (F1/EM by
+gold-answer length and by question type), ``declining`` (the declining curve's arithmetic),
 ``cache`` (embeddings kept between runs), ``system`` (the systems under test and a set's cached
 index), ``qa_set`` (the article question sets), ``regression`` (the 200-question CMRC subset).
 

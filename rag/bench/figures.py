@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.bench.breakdown import breakdown_tables, report_rows
 from rag.bench.metrics import exact_match, f1_score
 from rag.types import Passage
 
@@ -194,5 +195,6 @@ def format_summary(s: dict[str, Any]) -> str:
                          f"{pt['precision']:.3f} recall {pt['recall']:.3f}; own paragraph answered "
                          f"{100 * pt['answered_own']:.1f}%, F1 {pt['own_f1']:.1f}; mixed score {pt['mixed_score']:.3f}"
                          f"  ({a['questions']} questions x2)")
+    lines.extend(breakdown_tables(report_rows(s)))
     lines.append(f"peak RSS {s['peak_rss_mb']:.0f} MiB; {s['seconds']:.0f}s in all")
     return "\n".join(lines)

@@ -10,7 +10,8 @@ question then goes through the normal answer path
 Reported per mode: retrieval Recall@1/@3/@5 and MRR@10 (a passage counts when it
 comes from the question's paragraph), end-to-end EM and F1 (CMRC 2018 metric,
 :mod:`rag.bench.metrics`, best over the gold answers), how often it declined, and the
-latency per question (median and p95, model loaded, retrieval + answer). One
+latency per question (median and p95, model loaded, retrieval + answer), and the same
+EM and F1 by gold-answer length and by question type (:mod:`rag.bench.breakdown`). One
 more row, ``oracle``, gives the system the gold paragraph alone as its corpus
 (its chunks, ranked by the same retrieval scores over that paragraph): that is
 comparable with published reader-only results. Also: index build throughput
@@ -40,6 +41,7 @@ from typing import Any
 
 from rag.bench.abstention import abstention_rows
 from rag.bench.asking import WARMUP, BenchRun, Notes, ask_modes, warm_up
+from rag.bench.breakdown import breakdown, detail_rows
 from rag.bench.cache import EmbeddingCache, QueryMemo
 from rag.bench.figures import code_version, machine_info, peak_rss_mb
 from rag.bench.oracle import oracle_rows
@@ -126,11 +128,20 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
     for key, row in parts["reader_alone"].items():
         say(f"{sset.name} {key}, reader alone: F1 {row['f1']:.1f}  EM {row['em']:.1f}")
     parts["abstention"] = abstention_rows(run, docs, index_dir, abstention) if abstention else {}
+    _add_breakdowns(parts, run.details, settings)
     summary = _summary(sset, encoder, settings, limit, run, index_info, parts)
     summary.update(questions_seconds=round(loop_s, 2), load_avg={"before": load_before, "after": _loadavg()},
                    peak_rss_mb=round(peak_rss_mb(), 1), seconds=round(time.perf_counter() - t_start, 2),
                    date=time.strftime("%Y-%m-%dT%H:%M:%S"), machine=machine_info(), code=code)
     return EvalResult(summary, run.predictions, run.details)
+
+
+def _add_breakdowns(parts: dict[str, Any], details: list[dict[str, Any]], settings: Settings) -> None:
+    """Give every answering row its F1/EM by gold-answer length and by question type
+    (:mod:`rag.bench.breakdown`), from the per-question details the rows were scored on."""
+    for group, field in (("modes", "answer"), ("oracle_rows", "answer"), ("reader_alone", "reader_alone")):
+        for key, row in parts[group].items():
+            row.update(breakdown(detail_rows(details, key, field), settings))
 
 
 def _summary(sset: SquadSet, encoder: Encoder, settings: Settings, limit: int | None, run: BenchRun,

@@ -190,8 +190,11 @@ def test_eval_reports_reader_and_rules_rows_and_the_abstention_curve(tmp_path, r
     assert ab["questions"] == 4 and ab["curve"][0]["threshold"] == 0.0
     assert ab["curve"][0]["recall"] == 0.0 and ab["curve"][-1]["recall"] > 0
     assert ab["best"] in ab["curve"]
+    for row in [*s["modes"].values(), *s["oracle_rows"].values(), *s["reader_alone"].values()]:
+        assert row["by_length"]["<=10"]["n"] == 6 and sum(c["n"] for c in row["by_type"].values()) == 6
     table = format_summary(s)
     assert "hybrid:rules" in table and "oracle:rules" in table and "declining precision" in table
+    assert "F1/EM by question type:" in table and "hybrid:alone" in table
 
 
 def _features(tokenizer, n: int = 3):

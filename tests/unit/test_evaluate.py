@@ -160,6 +160,33 @@ def test_run_eval_all_modes(squad_file, fake_encoder, tmp_path):
                              "Q5": "6.39平方公里", "Q6": "1420年"}
     d = r.details[0]
     assert d["id"] == "Q1" and d["hybrid"]["rank"] == 1 and "oracle" in d
+    # Every row carries its F1/EM by gold-answer length and by question type (issue #18): all six gold
+    # answers are short; Q2 (哪里) asks a place, Q6 (哪一年) a time, the other four a number.
+    for row in [*summary["modes"].values(), summary["oracle"]]:
+        assert row["by_length"]["<=10"]["n"] == 6 and row["by_length"][">20"] == {"n": 0, "f1": None, "em": None}
+        assert row["by_length"]["<=10"]["f1"] == pytest.approx(f1, abs=0.01)
+        assert {t: c["n"] for t, c in row["by_type"].items() if c["n"]} == {"number": 4, "place": 1, "time": 1}
+        assert row["by_type"]["place"] == {"n": 1, "f1": 100.0, "em": 100.0}
+    assert summary["oracle_rows"]["oracle"] is summary["oracle"]
+
+
+def test_run_eval_breakdowns_cover_the_rules_and_reader_alone_rows():
+    """The ``:rules`` rows and the reader-alone rows get the tables too, from the same details
+    (the toy harness runs the rules alone, so these rows are made up here)."""
+    from rag.bench.run import _add_breakdowns
+
+    details = [{"id": "Q1", "question": "长江全长多少公里？", "golds": ["6300公里"],
+                "hybrid": {"answer": "6300公里", "reader_alone": "6300"}, "hybrid:rules": {"answer": None},
+                "oracle": {"answer": "6300公里", "reader_alone": "6300公里"}, "oracle:rules": {"answer": "6300公里"}}]
+    parts = {"modes": {"hybrid": {"f1": 100.0}, "hybrid:rules": {"f1": 0.0}},
+             "oracle_rows": {"oracle": {"f1": 100.0}, "oracle:rules": {"f1": 100.0}},
+             "reader_alone": {"hybrid": {"f1": 57.1}, "oracle": {"f1": 100.0}}, "abstention": {}}
+    _add_breakdowns(parts, details, Settings())
+    assert parts["modes"]["hybrid:rules"]["by_type"]["number"] == {"n": 1, "f1": 0.0, "em": 0.0}
+    assert parts["oracle_rows"]["oracle:rules"]["by_length"]["<=10"]["em"] == 100.0
+    assert parts["reader_alone"]["hybrid"]["by_type"]["number"]["em"] == 0.0     # its own span, not the answer
+    assert parts["reader_alone"]["oracle"]["by_type"]["number"]["em"] == 100.0
+    assert parts["modes"]["hybrid"]["f1"] == 100.0                                  # the old keys are kept
 
 
 def test_run_eval_limit_indexes_every_paragraph(squad_file, fake_encoder, tmp_path):
@@ -230,6 +257,7 @@ def test_cli_eval_json_predictions_limit(squad_file, tmp_path, fake_model):
     p = json.loads(pred.read_text(encoding="utf-8"))
     assert p == {"Q1": "6300公里", "Q2": "东海", "Q3": "5464公里"}
     assert summary["modes"]["bm25"]["em"] == pytest.approx(100 * 2 / 3)
+    assert summary["modes"]["hybrid"]["by_length"]["<=10"]["n"] == 3 and "by_type" in summary["oracle"]
     rows = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["Q1", "Q2", "Q3"] and "bm25" in rows[0]
 
@@ -240,6 +268,10 @@ def test_cli_eval_table(squad_file, tmp_path, fake_model):
     assert rc == 0
     text = out.getvalue()
     assert "toy_dev: 5 paragraphs" in text and "dense" in text and "oracle" in text
+    lines = text.splitlines()
+    assert "F1/EM by gold-answer length:" in lines and "F1/EM by question type:" in lines
+    assert lines[lines.index("F1/EM by gold-answer length:") + 1].split() == ["n", "dense", "oracle"]
+    assert [x.split()[:2] for x in lines if x.startswith(("place ", "time "))] == [["place", "1"], ["time", "1"]]
     assert list((tmp_path / "rag-cache" / "bench" / "embeddings").iterdir())   # the default cache root
 
 
