@@ -144,3 +144,16 @@ def test_compare_readers_fills_old_summaries_from_details(tmp_path, capsys):
     assert script.main([str(tmp_path / "run.json")]) == 1                   # no tables, no details
     s = script.load_run(tmp_path / "run.json", tmp_path / "run.jsonl")
     assert s["modes"]["hybrid"]["by_type"]["place"] == {"n": 1, "f1": 100.0, "em": 100.0}
+
+
+def test_best_sentence_baseline_answers_with_the_golds_own_sentence():
+    from tests.unit.test_evaluate import squad_json
+    from rag.bench.squad import parse_squad
+
+    script = load_script("best_sentence")
+    rows = script.best_sentences(parse_squad(squad_json(), name="toy"))
+    assert len(rows) == 6
+    for answer, golds, _ in rows:
+        assert golds[0] in answer and answer.endswith("。") and len(answer) > len(golds[0])
+    assert rows[1][0] == "长江流经十一个省级行政区，最后注入东海。"
+    assert breakdown(rows)["by_type"]["place"]["em"] == 0.0
