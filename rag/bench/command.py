@@ -25,7 +25,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="benchmark on a SQuAD-format file (CMRC 2018, DRCD, XQuAD)",
                        description="Index every paragraph of a SQuAD-v1 file as one corpus, ask all its "
                                    "questions, report retrieval Recall@1/@5, MRR@10, EM/F1 (CMRC metric) per "
-                                   "retrieval mode plus the gold-paragraph (oracle) answer row.")
+                                   "retrieval mode plus the gold-paragraph (oracle) answer row; every row also "
+                                   "by gold-answer length and by question type (scripts/compare_readers.py "
+                                   "puts two saved --json runs side by side).")
     p.add_argument("file", help="SQuAD JSON file, or cmrc / drcd / xquad / cmrc-select (the selection slice of "
                                 "CMRC train, for tuning) / cmrc-train (under --data)")
     p.add_argument("--data", default=None,
