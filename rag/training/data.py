@@ -55,7 +55,7 @@ class Example:
 def _answer_offsets(context: str, text: str, start: int) -> tuple[int, int] | None:
     """The span of an answer: at ``answer_start`` when the text is there, else its first occurrence.
 
-    ``answer_start`` counts the answer's leading white space (16 CMRC train answers have some), so
+    ``answer_start`` counts the answer's leading white space (18 CMRC train answers have some), so
     the stripped text is looked for that much further on; without this, two of them fell back to an
     earlier, wrong occurrence of the same words.
     """
