@@ -79,7 +79,7 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     if any(s.startswith("cmrc") and s != "cmrc-train" for s in sets):
         raise UsageError("of CMRC 2018 the reader trains on cmrc-train only (cmrc-select is the selection set)")
     # the selection set follows the data: CMRC train's own held-out paragraphs when it is trained on
-    select = args.select or ("cmrc-select" if "cmrc-train" in sets else d.select)
+    select = args.select or ("cmrc-select" if "cmrc-train" in sets else TrainConfig().select)
     if args.device != "cpu":
         import torch
 

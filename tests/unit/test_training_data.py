@@ -111,3 +111,15 @@ def test_the_default_recipe_reads_the_same_examples_as_before(bench):
 
     examples = read_examples(bench / "drcd/DRCD_dev.json") + read_examples(bench / "xquad_zh/xquad.zh.json")
     assert training_examples(TrainConfig(), bench) == split(examples, TrainConfig().dev_share)
+
+
+def test_cli_scores_epochs_on_cmrc_select_when_it_trains_on_cmrc_train(monkeypatch, tmp_path):
+    import rag.training.train as training
+    from rag.cli import commands as cli
+
+    seen = []
+    monkeypatch.setattr(training, "train", lambda cfg, out, **kw: seen.append(cfg) or Path(out) / "reader.safetensors")
+    for sets, extra in (("cmrc-train,drcd,xquad", []), ("drcd,xquad", []), ("cmrc-train", ["--select", "articles"])):
+        assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--sets", sets, *extra]) == 0
+    assert [c.select for c in seen] == ["cmrc-select", "articles", "articles"]
+    assert seen[0].sets == ("cmrc-train", "drcd", "xquad") and seen[1] == TrainConfig()
