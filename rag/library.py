@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.errors import DocumentError, RagError
-from rag.ingest.documents import SUFFIXES, convert_bytes
+from rag.ingest.documents import SUFFIXES, check_size, convert_bytes
 from rag.ingest.layout import boxes_of
 from rag.pipeline import QASystem
 from rag.types import Box, Document
@@ -45,7 +45,6 @@ MAX_NAME_CHARS = 120
 #: Jobs remembered for the progress display.
 _KEEP_JOBS = 50
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
-_FORMAT_SUFFIX = {"pdf": ".pdf", "docx": ".docx", "epub": ".epub", "html": ".html", "text": ".txt"}
 
 
 @dataclass(frozen=True)
@@ -230,9 +229,7 @@ class Library:
             raise DocumentError(f"{len(uploads)} files is over the limit of {self.limits.max_files} per upload "
                                 "(ingest.max_files)", "too_large")
         for u in uploads:
-            if len(u.data) > self.limits.max_file_mb * 1048576:
-                raise DocumentError(f"{u.name}: {len(u.data) / 1048576:.1f} MB is over the "
-                                    f"{self.limits.max_file_mb:g} MB limit for one file (ingest.max_file_mb)", "too_large")
+            check_size(u.data, u.name, self.limits)
         total = sum(len(u.data) for u in uploads)
         if total > self.limits.max_upload_mb * 1048576:
             raise DocumentError(f"{total / 1048576:.1f} MB in all is over the {self.limits.max_upload_mb:g} MB "
@@ -372,12 +369,12 @@ class Library:
 
     def _stored_name(self, upload: Upload, taken: set[str]) -> str:
         """A safe, unused name with the suffix of the content's format."""
-        from rag.ingest.formats.detect import sniff
+        from rag.ingest.formats.detect import SUFFIX_OF, sniff
 
         name = safe_name(upload.name)
         fmt = sniff(upload.data, name)
         if Path(name).suffix.lower() not in SUFFIXES:
-            name += _FORMAT_SUFFIX[fmt]
+            name += SUFFIX_OF[fmt]
         stem, suffix = Path(name).stem, Path(name).suffix
         n = 2
         while name in taken or (self.root / name).exists():

@@ -114,6 +114,17 @@ def scan_corpus(root: Path | str) -> list[SourceFile]:
     return out
 
 
+def check_size(data: bytes, doc: str, settings: IngestSettings) -> None:
+    """Refuse a file over ``settings.max_file_mb``.
+
+    Raises:
+        DocumentError: too large (kind ``too_large``), naming the file.
+    """
+    if len(data) > settings.max_file_mb * 1048576:
+        raise DocumentError(f"{doc}: {len(data) / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
+                            "limit for one file (ingest.max_file_mb)", "too_large")
+
+
 def convert_bytes(data: bytes, doc: str, settings: IngestSettings | None = None) -> Document:
     """Turn one file's bytes into a document: format decided by content, then converted.
 
@@ -132,9 +143,7 @@ def convert_bytes(data: bytes, doc: str, settings: IngestSettings | None = None)
     from rag.ingest.formats.detect import sniff
 
     settings = settings or IngestSettings()
-    if len(data) > settings.max_file_mb * 1024 * 1024:
-        raise DocumentError(f"{doc}: {len(data) / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
-                            "limit for one file (ingest.max_file_mb)", "too_large")
+    check_size(data, doc, settings)
     fmt = sniff(data, doc)
     document = converter(fmt)(data, doc, settings)
     if not document.text.strip():

@@ -38,7 +38,7 @@ _HTML_ANYWHERE = re.compile(rb"<head[\s>]|<body[\s>]|<meta\s+charset", re.IGNORE
 _NAMES = {"pdf": "a PDF", "docx": "a Word document (DOCX)", "epub": "an EPUB e-book",
           "html": "a web page (HTML)", "text": "plain text"}
 #: The extension each format should carry (suggested in messages).
-_SUFFIX_OF = {"pdf": ".pdf", "docx": ".docx", "epub": ".epub", "html": ".html", "text": ".txt"}
+SUFFIX_OF = {"pdf": ".pdf", "docx": ".docx", "epub": ".epub", "html": ".html", "text": ".txt"}
 #: Extension → the formats it may hold.
 _ALLOWED = {".pdf": {"pdf"}, ".docx": {"docx"}, ".epub": {"epub"},
             ".html": {"html", "text"}, ".htm": {"html", "text"}, ".xhtml": {"html", "text"},
@@ -123,7 +123,7 @@ def check_name(fmt: str, name: str) -> None:
     if allowed is None or fmt in allowed:
         return
     claimed = _NAMES[_CLAIMS[suffix]]
-    raise DocumentError(f"{name}: the content is {_NAMES[fmt]}, not {claimed}; rename it to {_SUFFIX_OF[fmt]}", "unsupported")
+    raise DocumentError(f"{name}: the content is {_NAMES[fmt]}, not {claimed}; rename it to {SUFFIX_OF[fmt]}", "unsupported")
 
 
 def sniff(data: bytes, name: str) -> str:
