@@ -48,6 +48,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--teachers", default="", help="weights files (comma-separated) to distil from")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help=f"share of the loss from the teachers (default: {d.distill_weight})")
+    p.add_argument("--init", default="",
+                   help="start from these reader weights (e.g. a shipped member) instead of a fresh head")
+    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
+                   help=f"steps between checkpoints (default: {d.checkpoint_every})")
     p.add_argument("--max-steps", type=int, default=None, help="stop early (smoke runs)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (default: on)")
     p.add_argument("--install", action="store_true",
@@ -89,10 +93,12 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     missing = [t for t in teachers if not Path(t).is_file()]
     if missing:
         raise UsageError(f"teacher weights not found: {missing[0]}")
+    if args.init and not Path(args.init).is_file():
+        raise UsageError(f"--init weights not found: {args.init}")
     cfg = TrainConfig(sets=sets, epochs=args.epochs, seed=args.seed, lr=args.lr,
                       batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16,
                       device=args.device, teachers=teachers, distill_weight=args.distill_weight,
-                      select=select)
+                      select=select, init=args.init, checkpoint_every=args.checkpoint_every)
     try:
         best = train(cfg, args.out, data_dir=args.data or settings.paths.bench_data, base_dir=args.base,
                      max_steps=args.max_steps, cache_dir=settings.paths.cache_dir)

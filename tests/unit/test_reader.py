@@ -257,6 +257,8 @@ def test_cli_train_reader_explains_missing_teachers_and_gpu(capsys, tmp_path):
 
     assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--teachers", str(tmp_path / "no.safetensors")]) == 2
     assert "teacher" in capsys.readouterr().err
+    assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--init", str(tmp_path / "no.safetensors")]) == 2
+    assert "--init weights not found" in capsys.readouterr().err
     import torch
 
     if not torch.cuda.is_available():
