@@ -132,6 +132,8 @@ class AnswerSettings:
     crosslingual_rank_bonus: float = 0.005  # cross-lingual: added to a sentence's cosine / its passage's rank
     crosslingual_window: float = 0.015      # cross-lingual: sentences within this of the best are searched for
     #   a typed span, in order
+    expected_boundaries: bool = True        # settle an answer's ends last: 去年3月, 20家以上, both quote marks
+    #   or neither (rag/answer/boundaries.py)
 
 
 @dataclass(frozen=True)

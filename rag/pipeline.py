@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from rag.answer.boundaries import ExpectedBoundaries
 from rag.answer.crosslingual import CrossLingualAnswerer
 from rag.answer.protocol import Answerer
 from rag.answer.rules import RuleAnswerer
@@ -249,8 +250,10 @@ class QASystem:
 
         reader = load_reader(self.settings)
         chinese: Answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
-        step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts),
-                          CrossLingualAnswerer(self.encoder, self.settings))
+        english: Answerer = CrossLingualAnswerer(self.encoder, self.settings)
+        if self.settings.answer.expected_boundaries:
+            chinese, english = ExpectedBoundaries(chinese), ExpectedBoundaries(english)
+        step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts), english)
         self._index, self._retriever, self._analyser, self._step = index, retriever, analyser, step
         self._uses_reader = reader is not None
 

@@ -104,6 +104,34 @@ STRICT_UNITS = frozenset("条项家个所种位名人次台座倍年亿万元%")
 
 #: Dates relative to the text's own time: no answer to 哪一天, and no part of a name (近日福建省…).
 RELATIVE_DATES = frozenset("近日 近期 最近 目前 年初 年底 年尾 今年 去年 明年 前年".split())
+#: Words that place a date relative to another time and belong to the answer (去年3月, not 3月), longest first.
+TIME_QUALIFIERS = ("上半年", "下半年", "去年", "今年", "明年", "前年", "后年", "当年", "同年", "次年", "翌年", "上年",
+                   "本年", "每年", "本月", "上月", "下月", "次月", "当月", "同月", "每月", "本周", "上周", "下周",
+                   "当天", "同日", "次日", "当日", "每周")
+#: Words after a date that narrow it and belong to it (3月底, 2023年初, 5月中旬), longest first.
+TIME_ENDINGS = ("上旬", "中旬", "下旬", "前后", "底", "初", "末")
+
+# --- bounds of a quantity ---------------------------------------------------------------------
+
+#: Words that bound a quantity, by the bound they set: before the number (不少于500万元) or after it
+#: (20家以上). A bound is part of the answer unless the question already asks for that bound (最多
+#: 发放多少? is answered 1000万元, not 不超过1000万元). Longest first within each group.
+BOUNDS_BEFORE = {
+    "upper": ("不超过", "不高于", "不多于", "不大于", "最多", "最高", "至多", "不足", "不到", "少于", "低于"),
+    "lower": ("不少于", "不低于", "不小于", "至少", "最少", "最低", "超过", "多于", "高于", "逾", "超"),
+    "about": ("将近", "接近", "大约", "约", "近"),
+}
+BOUNDS_AFTER = {
+    "upper": ("以下", "以内", "之内"),
+    "lower": ("以上", "开外", "有余"),
+    "about": ("左右", "上下"),
+}
+#: Question words that already ask for a bound of that kind.
+BOUND_QUESTION_WORDS = {
+    "upper": ("最多", "最高", "至多", "上限", "不超过", "封顶", "以下", "以内", "不高于"),
+    "lower": ("至少", "最少", "最低", "下限", "不少于", "不低于", "超过", "以上", "多于"),
+    "about": ("大约", "大概", "约", "左右", "将近"),
+}
 
 # --- people -----------------------------------------------------------------------------------
 
@@ -130,5 +158,9 @@ CLAUSE_MARKS = CLAUSE_ENDS + COMMAS_COLONS
 SOFT_BREAKS = COMMAS_COLONS + "、"
 #: Stripped from both ends of a phrase carried from one question into another.
 PHRASE_EDGE = "，, "
+#: Paired marks an answer holds both or neither of (quotes, title and lenticular brackets, parentheses).
+MARK_PAIRS = ("《》", "〈〉", "“”", "‘’", "「」", "『』", "【】", "（）", "()")
+#: Marks that are their own partner: an odd count in a span is a lone mark.
+SELF_PAIRED_MARKS = "\""
 #: What is stripped from both ends of a question: end marks, commas and white space.
 QUESTION_PUNCT = "?？!！。.，, \t\r\n"
