@@ -106,6 +106,18 @@ class ReaderMode(Choice):
 
 
 
+class EmbedRuntime(Choice):
+    """What computes the embeddings (``embed.runtime``): the reference, or ONNX Runtime (rag/embed/onnx_encoder.py)."""
+
+    TORCH = "torch"         # sentence-transformers: the reference, and the only runtime for a non-default model
+    ONNX = "onnx"           # ONNX Runtime, fp32 (the default model only, exported once)
+    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, weights quantised to int8 (the default model only)
+
+    @classmethod
+    def label(cls) -> str:
+        return "embedding runtime"
+
+
 class OcrMode(Choice):
     """Whether scanned PDF pages are read by OCR (``ingest.ocr``; the ``ocr`` extra)."""
 
@@ -118,4 +130,4 @@ class OcrMode(Choice):
         return "OCR mode"
 
 
-__all__ = ["Choice", "Fusion", "OcrMode", "ReaderMode", "ReaderShape", "RetrievalMode"]
+__all__ = ["Choice", "EmbedRuntime", "Fusion", "OcrMode", "ReaderMode", "ReaderShape", "RetrievalMode"]

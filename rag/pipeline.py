@@ -80,9 +80,9 @@ class QASystem:
     def encoder(self) -> Encoder:
         """The embedding model, loaded on first use."""
         if self._encoder is None:
-            from rag.embed.encoder import Embedder
+            from rag.embed.factory import make_encoder
 
-            self._encoder = Embedder.from_settings(self.settings)
+            self._encoder = make_encoder(self.settings)
         return self._encoder
 
     def documents(self) -> list[Document]:

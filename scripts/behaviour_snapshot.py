@@ -27,11 +27,11 @@ _TIMING = ("latency", "_ms", "seconds")
 
 def take(parts: set[str]) -> dict[str, Any]:
     from rag.config import Settings
-    from rag.embed.encoder import Embedder
+    from rag.embed.factory import make_encoder
     from rag.pipeline import QASystem
 
     settings = Settings()
-    encoder = Embedder.from_settings(settings)
+    encoder = make_encoder(settings)
     snap: dict[str, Any] = {}
     if "article" in parts:
         from rag.bench.qa_set import evaluate, load_questions

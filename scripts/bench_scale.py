@@ -85,10 +85,10 @@ def peak_mb() -> float:
 
 def prepare(work: Path, args: argparse.Namespace) -> dict:
     """Load (or build) the three cached indexes, pool them, embed the sampled questions."""
-    from rag.embed.encoder import Embedder
+    from rag.embed.factory import make_encoder
 
     settings = Settings.from_env().with_overrides({"reader.weights": "off"})   # retrieval only
-    enc = Embedder.from_settings(settings)
+    enc = make_encoder(settings)
     root = Path(args.cache) if args.cache else settings.paths.cache_dir / "bench"
     cached = EmbeddingCache(enc, root / "embeddings")
     rng = random.Random(args.seed)

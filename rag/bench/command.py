@@ -63,7 +63,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     Returns:
         The exit status.
     """
-    from rag.embed.encoder import Embedder
+    from rag.embed.factory import make_encoder
 
     modes = [RetrievalMode.from_str(m) for m in args.modes.split(",") if m.strip()]
     if args.limit is not None and args.limit < 1:
@@ -80,7 +80,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     if not sset.questions:
         raise UsageError(f"{path}: no questions")
     cache_root = Path(args.cache) if args.cache else settings.paths.cache_dir / "bench"
-    encoder = Embedder.from_settings(settings)
+    encoder = make_encoder(settings)
     interactive = sys.stderr.isatty()
     say = (lambda s: print(f"rag eval: {s}", file=sys.stderr, flush=True)) if (args.verbose or interactive) else None
     result = run_eval(sset, encoder, settings, index_dir=args.index, modes=modes, limit=args.limit,

@@ -119,7 +119,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     Args:
         docs: the corpus.
         settings: chunking and index parameters.
-        encoder: the embedding model (its ``name`` must match ``settings.embed.model``).
+        encoder: the embedding model (its ``name`` must match ``settings.embed.model_id``).
         store: where the index lives.
         show_progress: draw a progress bar while embedding.
         force: rebuild everything even if nothing changed.
@@ -154,7 +154,7 @@ def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
     vectors.search(np.zeros(encoder.dim, np.float32), 1)  # builds the FAISS index now, timed as "index"
     bm25 = BM25.build(rows.tokens, settings.index.bm25_k1, settings.index.bm25_b)
     rows.timings["index"] = time.perf_counter() - t
-    manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=settings.embed.model, dim=encoder.dim,
+    manifest = Manifest(format_version=INDEX_FORMAT_VERSION, model=params["model"], dim=encoder.dim,
                         params=params, documents=rows.entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                         dense_index=vectors.kind, skipped=skipped)
     index = StoredIndex(manifest, rows.chunks, rows.tokens, vectors, bm25, documents=rows.documents)

