@@ -118,6 +118,18 @@ class EmbedRuntime(Choice):
         return "embedding runtime"
 
 
+class ReaderRuntime(Choice):
+    """What computes the reader's logits (``reader.runtime``): torch, or ONNX Runtime (rag/reader/onnx_reader.py)."""
+
+    TORCH = "torch"         # the reference; the only one where ``reader.bf16`` applies
+    ONNX = "onnx"           # ONNX Runtime, fp32, exported once per weights file
+    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, weights quantised to int8
+
+    @classmethod
+    def label(cls) -> str:
+        return "reader runtime"
+
+
 class OcrMode(Choice):
     """Whether scanned PDF pages are read by OCR (``ingest.ocr``; the ``ocr`` extra)."""
 
@@ -130,4 +142,5 @@ class OcrMode(Choice):
         return "OCR mode"
 
 
-__all__ = ["Choice", "EmbedRuntime", "Fusion", "OcrMode", "ReaderMode", "ReaderShape", "RetrievalMode"]
+__all__ = ["Choice", "EmbedRuntime", "Fusion", "OcrMode", "ReaderMode", "ReaderRuntime", "ReaderShape",
+           "RetrievalMode"]

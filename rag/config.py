@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderShape
+from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderRuntime, ReaderShape
 from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
@@ -182,10 +182,14 @@ class ReaderSettings:
     #   answers 95% of the questions that have their paragraph, on cmrc-select (a 5% slice of CMRC 2018 train
     #   paragraphs, `rag eval cmrc-select --abstention 1000`) with the article development set; refitted
     #   2026-11-30 (it was 0.46, the operating point of CMRC dev, the test set)
-    bf16: bool | None = None        # compute in bfloat16; None: when the CPU has native bfloat16
+    bf16: bool | None = None        # compute in bfloat16; None: when the CPU has native bfloat16 (torch only)
+    runtime: ReaderRuntime = ReaderRuntime.TORCH
+    #   "torch": the reference; "onnx" / "onnx-int8": ONNX Runtime in fp32 / with int8 weights, exported once
+    #   per weights file into the cache (rag/reader/onnx_reader.py), no torch at question time
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))
+        object.__setattr__(self, "runtime", ReaderRuntime.from_str(self.runtime))
         value = str(self.weights).strip()
         if value.lower() in ReaderMode.values():
             value = value.lower()
@@ -231,7 +235,8 @@ class Settings:
         """The defaults, changed by the environment (the only reader of environment variables).
 
         ``RAG_MODEL``, ``RAG_EMBED_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_READER``, ``RAG_READER_BF16`` (0/1),
-        ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
+        ``RAG_READER_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``,
+        ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
             environ: the variables (default ``os.environ``).
@@ -247,6 +252,7 @@ class Settings:
             "embed.model": env.get("RAG_MODEL") or None,
             "embed.runtime": env.get("RAG_EMBED_RUNTIME") or None,
             "reader.weights": env.get("RAG_READER") or None,
+            "reader.runtime": env.get("RAG_READER_RUNTIME") or None,
             "paths.cache_dir": env.get("RAG_CACHE_DIR") or None,
             "paths.bench_data": env.get("RAG_BENCH_DATA") or None,
             "ingest.ocr": env.get("RAG_OCR") or None,

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,3 +101,37 @@ def best_spans(
         a, b = char_span(window, int(pos[i]), int(pos[j]))
         out.append(SpanScore(window.passage, a, b, float(table[i, j]), null))
     return out
+
+
+def merge_spans(
+    windows: Sequence[Window],
+    logits: Iterable[tuple[np.ndarray, np.ndarray]],
+    top_n: int = 5,
+    max_tokens: int = 40,
+) -> list[SpanScore]:
+    """The best spans of every window, each distinct span once (at its best score), best first.
+
+    What every reader's ``read`` returns, whatever computed the logits (torch or ONNX Runtime).
+
+    >>> w = Window([0, 9, 2, 2, 5, 6, 2], [0, 0, 0, 0, 1, 1, 0], [(0, 0)] * 4 + [(0, 1), (1, 2), (0, 0)], passage=0)
+    >>> s = np.array([0, 0, 0, 0, 3, 0, 0.])
+    >>> spans = merge_spans([w, w], [(s, s), (s + 1, s)], top_n=2)
+    >>> [(x.start, x.end) for x in spans]          # the overlap's twice-read span is kept once
+    [(0, 1), (0, 2)]
+
+    Args:
+        windows: the windows read.
+        logits: (start, end) logits of each window, in the same order.
+        top_n: spans kept per window before merging.
+        max_tokens: the longest span, in tokens.
+
+    Returns:
+        Distinct spans over all windows, best ``score`` first.
+    """
+    seen: dict[tuple[int, int, int], SpanScore] = {}
+    for w, (s, e) in zip(windows, logits):
+        for span in best_spans(w, s, e, top_n=top_n, max_tokens=max_tokens):
+            key = (span.passage, span.start, span.end)
+            if key not in seen or seen[key].score < span.score:
+                seen[key] = span
+    return sorted(seen.values(), key=lambda x: -x.score)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rag.reader.decoding import SpanScore, best_spans
+from rag.reader.decoding import SpanScore, merge_spans
 from rag.reader.windows import Window, make_windows
 
 log = logging.getLogger(__name__)
@@ -222,13 +222,7 @@ class Reader:
         wins = self.windows(question, passages)
         if not wins:
             return []
-        seen: dict[tuple[int, int, int], SpanScore] = {}
-        for w, (s, e) in zip(wins, self.logits(wins)):
-            for span in best_spans(w, s, e, top_n=top_n, max_tokens=self.max_answer_tokens):
-                key = (span.passage, span.start, span.end)
-                if key not in seen or seen[key].score < span.score:
-                    seen[key] = span
-        return sorted(seen.values(), key=lambda x: -x.score)
+        return merge_spans(wins, self.logits(wins), top_n=top_n, max_tokens=self.max_answer_tokens)
 
 
 @functools.lru_cache(maxsize=2)

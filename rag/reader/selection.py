@@ -2,7 +2,8 @@
 
 ``auto`` is the first shipped member, ``ensemble`` every shipped member where the CPU computes
 bfloat16 natively (else the first alone), ``off`` none, and anything else a weights path (several
-joined by commas). Torch and transformers load only when a reader is loaded.
+joined by commas). ``reader.runtime`` picks torch or ONNX Runtime for them. Torch and transformers
+load only when a torch reader is loaded (or an ONNX export is made).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rag.choices import ReaderMode
+from rag.choices import ReaderMode, ReaderRuntime
 from rag.config import Settings
 from rag.reader.predictor import WEIGHTS_DIR, bf16_default, default_weights, load_cached, weights_files
 
@@ -45,7 +46,9 @@ def load_reader(settings: Settings) -> Any | None:
     """The reader the settings ask for (loaded once per process), or None for the rules alone.
 
     A path that does not hold reader weights is an error (``ReaderWeightsError``), not a silent
-    fallback; ``auto`` without installed weights answers with the rules.
+    fallback; ``auto`` without installed weights answers with the rules. ``reader.runtime`` says what
+    computes the logits: torch (where ``reader.bf16`` applies), or ONNX Runtime in fp32 or int8
+    (exported on first use, see :mod:`rag.reader.onnx_reader`); the files are the same either way.
     """
     files = reader_files(settings)
     if files is None:
@@ -53,7 +56,13 @@ def load_reader(settings: Settings) -> Any | None:
     if not files:
         log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
         return None
-    return load_cached(",".join(str(f) for f in files), settings.reader.bf16, settings.paths.cache_dir)
+    spec = ",".join(str(f) for f in files)
+    runtime = settings.reader.runtime
+    if runtime is ReaderRuntime.TORCH:
+        return load_cached(spec, settings.reader.bf16, settings.paths.cache_dir)
+    from rag.reader.onnx_reader import load_cached as load_onnx_cached
+
+    return load_onnx_cached(spec, runtime is ReaderRuntime.ONNX_INT8, settings.paths.cache_dir)
 
 
 def describe(files: tuple[Path, ...]) -> dict[str, Any]:

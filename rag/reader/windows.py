@@ -7,6 +7,13 @@ from, so a predicted token span maps back to exact offsets in the passage:
 sentencepiece word marker ``▁`` carry a borrowed one-character offset, so they
 are never a span boundary.
 
+Two makers give the same windows: :func:`make_windows` with a transformers fast
+tokenizer (training, the torch reader), and :func:`make_windows_tokenizers` with
+the ``tokenizers`` library alone (the ONNX reader, which must not import
+transformers). The first is a thin layer over the second's library: the same
+truncation settings on the same backend, its overflowing encodings in the same
+order (``tests/e2e/test_onnx_reader.py`` compares them).
+
 >>> w = Window(input_ids=[0, 5, 2, 2, 7, 8, 2], context_mask=[0, 0, 0, 0, 1, 1, 0],
 ...            offsets=[(0, 0)] * 4 + [(0, 2), (2, 3), (0, 0)], passage=0)
 >>> token_span(w, 0, 3)
@@ -18,7 +25,10 @@ are never a span boundary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
 
 #: (start, end) character offsets of one token within its passage.
 Offset = tuple[int, int]
@@ -74,6 +84,68 @@ def make_windows(
         offsets = [(b, e) if s == 1 else (0, 0) for s, (b, e) in zip(seq, offs)]
         out.append(Window(list(ids), mask, offsets, int(enc["overflow_to_sample_mapping"][i])))
     return out
+
+
+def make_windows_tokenizers(
+    tokenizer: "Tokenizer",
+    question: str,
+    passages: Sequence[str],
+    max_len: int = 256,
+    stride: int = 96,
+    max_question_chars: int = 96,
+) -> list[Window]:
+    """:func:`make_windows` with a ``tokenizers.Tokenizer`` (the model's ``tokenizer.json``), no transformers.
+
+    The tokenizer's truncation is set as transformers sets it for ``make_windows`` (``only_second``,
+    ``max_len``, ``stride``, from the right) and padding is switched off; a tokenizer shared between
+    readers should be used with one ``max_len`` and ``stride``, as setting them is not atomic.
+
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    >>> vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "▁": 4, "问": 5, "甲": 6, "乙": 7}
+    >>> tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    >>> tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    >>> tok.post_processor = processors.TemplateProcessing(
+    ...     single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    >>> wins = make_windows_tokenizers(tok, "问", ["甲乙甲乙甲"], max_len=8, stride=1)
+    >>> [(w.input_ids, w.offsets[4:7]) for w in wins]
+    [([0, 5, 2, 2, 6, 7, 6, 2], [(0, 1), (1, 2), (2, 3)]), ([0, 5, 2, 2, 6, 7, 6, 2], [(2, 3), (3, 4), (4, 5)])]
+
+    Args:
+        tokenizer: the model's tokenizer, from the ``tokenizers`` library.
+        question: the question.
+        passages: the texts to read.
+        max_len: tokens per window, special tokens included.
+        stride: tokens shared by consecutive windows of one passage.
+        max_question_chars: a longer question is cut to this many characters.
+
+    Returns:
+        The windows, passage by passage, in reading order (equal to :func:`make_windows`'s).
+    """
+    question = question[:max_question_chars]
+    if not passages:
+        return []
+    target = {"max_length": max_len, "stride": stride, "strategy": "only_second", "direction": "right"}
+    current = tokenizer.truncation
+    if current is None or any(current.get(k) != v for k, v in target.items()):
+        tokenizer.enable_truncation(**target)
+    if tokenizer.padding is not None:
+        tokenizer.no_padding()
+    marker = tokenizer.token_to_id("▁")
+    if marker is None:      # as transformers' convert_tokens_to_ids: an unknown token is <unk>
+        marker = tokenizer.token_to_id("<unk>")
+    out: list[Window] = []
+    for i, enc in enumerate(tokenizer.encode_batch([(question, p) for p in passages])):
+        # transformers' order: the encoding, then its overflowing windows
+        for part in [enc, *(enc.overflowing or [])]:
+            out.append(_window(part, marker, i))
+    return out
+
+
+def _window(enc: "Encoding", marker: int | None, passage: int) -> Window:
+    ids, seq, offs = enc.ids, enc.sequence_ids, enc.offsets
+    mask = [1 if s == 1 and tid != marker and e > b else 0 for s, tid, (b, e) in zip(seq, ids, offs)]
+    offsets = [(b, e) if s == 1 else (0, 0) for s, (b, e) in zip(seq, offs)]
+    return Window(list(ids), mask, offsets, passage)
 
 
 def token_span(window: Window, start: int, end: int) -> tuple[int, int] | None:
