@@ -156,11 +156,7 @@ def measure_serve(variant: str, work: Path, threads: int, questions: int) -> dic
                 http.post("/api/ask", json={"question": qs[n % len(qs)]}).raise_for_status()
         after = _rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        lt.stop_server(proc)
     return {"questions": questions, "rss_loaded_mb": loaded["rss_mb"], "rss_after_mb": after["rss_mb"],
             "peak_rss_mb": after["peak_rss_mb"]}
 

@@ -183,12 +183,17 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Any], list[float]]:
                     expected[q] = r.json()
             res = asyncio.run(run_load(url, questions, expected, args.clients, args.requests, args.timeout))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
     return res, seq
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start_server` (killed if it does not stop within 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def print_figures(figures: dict[str, Any], workers: int) -> None:

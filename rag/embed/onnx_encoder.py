@@ -466,24 +466,9 @@ class OnnxEncoder:
         return out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed questions.
-
-        Args:
-            texts: the questions.
-
-        Returns:
-            float32 ``[len(texts), dim]``, rows L2-normalised.
-        """
+        """See :class:`~rag.embed.protocol.Encoder` (with the ``query: `` prompt)."""
         return self._encode(texts, self.query_prompt, False)
 
     def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Embed passages (chunks of documents).
-
-        Args:
-            texts: the passages.
-            show_progress: draw a progress bar (chunks/s) for long indexing runs.
-
-        Returns:
-            float32 ``[len(texts), dim]``, rows L2-normalised.
-        """
+        """See :class:`~rag.embed.protocol.Encoder` (``passage: `` prompt; the bar shows chunks/s)."""
         return self._encode(texts, self.passage_prompt, show_progress)

@@ -294,15 +294,7 @@ class OnnxReader:
         return cls(sessions, window_tokenizer(str(base / "tokenizer.json")), _pad_id(base), quantized=quantized)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
-        """The windows this reader reads for a question (those of the torch reader).
-
-        Args:
-            question: the question.
-            passages: the texts.
-
-        Returns:
-            The windows.
-        """
+        """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
         return make_windows_tokenizers(self.tokenizer, question, passages, self.max_len, self.stride)
 
     def logits(self, windows: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -330,17 +322,7 @@ class OnnxReader:
         return out
 
     def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[SpanScore]:
-        """The best spans over all passages.
-
-        Args:
-            question: the question.
-            passages: the texts to read (offsets are into these strings).
-            top_n: spans kept per window before merging.
-
-        Returns:
-            Distinct spans, best first; each span's ``null_score`` is the no-answer score of the
-            window it came from.
-        """
+        """See :class:`~rag.reader.protocol.SpanReader`; decoded as :meth:`rag.reader.Reader.read` does."""
         wins = self.windows(question, passages)
         if not wins:
             return []
