@@ -246,10 +246,13 @@ def expected_span(text: str, start: int, end: int, question: str = "") -> tuple[
     start, end = keep_time_qualifier(text, start, end)
     start, end = keep_quantity_bound(text, start, end, question)
     a, b = balance_marks(text, start, end)
-    while a < b and text[a] in _EDGE:  # cutting at a lone mark can leave the clause's comma at an end
-        a += 1
-    while b > a and text[b - 1] in _EDGE:
-        b -= 1
+    if (a, b) != (start, end):
+        # cutting at a lone mark can leave the clause's comma at an end (a whole sentence found as
+        # such keeps its 。: only a span this step changed is trimmed)
+        while a < b and text[a] in _EDGE:
+            a += 1
+        while b > a and text[b - 1] in _EDGE:
+            b -= 1
     return (a, b) if a < b else (start, end)
 
 

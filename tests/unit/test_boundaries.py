@@ -193,3 +193,9 @@ def test_a_lone_mark_near_the_far_end_is_cut_off_rather_than_grown_over() -> Non
 def test_the_answer_never_starts_or_ends_on_a_clause_mark() -> None:
     text = "虚拟电路（缩写为VC），又称为虚电路、虚连接或虚通道。"
     assert _grown(text, "VC），又称为虚电路、虚连接或虚通道") == "又称为虚电路、虚连接或虚通道"
+
+
+def test_a_whole_sentence_keeps_its_end_mark() -> None:
+    text = "成都、宁夏等地也宣布每年将发放“算力券”。下一句。"
+    end = text.find("。") + 1
+    assert expected_span(text, 0, end) == (0, end)
