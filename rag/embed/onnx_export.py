@@ -1,0 +1,217 @@
+"""What every ONNX export in the library shares: the record beside the files, the atomic
+write-then-rename, the int8 quantiser, the session cache and batch padding.
+
+An export folder holds one or more ``.onnx`` files and ``export.json`` (:data:`MARKER`), which says
+what the files were made from (``source``), by which exporter version, and per file its size. A file is
+current when the record's version and source match and the file has the recorded size
+(:func:`is_current`); otherwise it is made again. Each file is written under a temporary name in the
+same folder and renamed into place (:func:`write_atomically`), so an interrupted export never leaves
+a broken file, and concurrent first uses each export and the last rename wins.
+
+Users: :mod:`rag.embed.onnx_encoder` (the embedding model) and :mod:`rag.reader.onnx_reader` (the
+span reader). Importing this module imports numpy only.
+
+>>> ids, mask = pad_batch([[5, 6, 7], [8]], pad_id=0)
+>>> ids.tolist(), mask.tolist()
+([[5, 6, 7], [8, 0, 0]], [[1, 1, 1], [1, 0, 0]])
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+log = logging.getLogger(__name__)
+
+#: ONNX opset of every export: 17 has LayerNormalization as one op, which ONNX Runtime runs fused.
+OPSET = 17
+#: The record written beside the exported files.
+MARKER = "export.json"
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's content, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def pad_token_id(model_dir: Path) -> int:
+    """The id that pads a batch, from a model folder's ``config.json`` (0 if unset)."""
+    return int((read_json(model_dir / "config.json") or {}).get("pad_token_id", 0))
+
+
+def is_current(folder: Path, filename: str, source: Any, version: int) -> bool:
+    """Whether ``folder/filename`` was exported from ``source`` by exporter ``version``, and is whole.
+
+    Args:
+        folder: the export folder.
+        filename: the ``.onnx`` file in it.
+        source: what the file must have been made from (compared with the record's ``source``).
+        version: the exporter version the record must carry.
+
+    Returns:
+        True when the file can be used as it is.
+    """
+    marker = read_json(folder / MARKER)
+    if not isinstance(marker, dict) or marker.get("exporter_version") != version:
+        return False
+    if marker.get("source") != source:
+        return False
+    entry = (marker.get("files") or {}).get(filename)
+    try:
+        return isinstance(entry, dict) and (folder / filename).stat().st_size == entry.get("bytes")
+    except OSError:
+        return False
+
+
+def _record(folder: Path, source: Any, version: int, source_name: str, filename: str,
+            entry: dict[str, Any]) -> None:
+    """Add one file's entry to ``export.json`` (rewritten whole, then renamed into place)."""
+    marker = read_json(folder / MARKER)
+    if not isinstance(marker, dict) or marker.get("exporter_version") != version \
+            or marker.get("source") != source:
+        marker = {"exporter_version": version, "source_model": source_name, "source": source,
+                  "opset": OPSET, "files": {}}
+    marker.setdefault("files", {})[filename] = entry
+    fd, tmp = tempfile.mkstemp(prefix=f".{MARKER}.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(marker, indent=2, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, folder / MARKER)
+
+
+def remove_stale_temps(folder: Path, max_age_s: float = 3600.0) -> None:
+    """Delete temporary files a killed export left behind (older than ``max_age_s``)."""
+    # A killed export leaves a temporary file of up to 0.5 GB; one this old has no live writer.
+    for stale in folder.glob(".*.onnx"):
+        try:
+            if time.time() - stale.stat().st_mtime > max_age_s:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def write_atomically(folder: Path, filename: str, source: Any, version: int, source_name: str,
+                     write: Callable[[Path], dict[str, Any] | None]) -> None:
+    """Make ``folder/filename`` with ``write(temporary path)``, rename it into place and record it.
+
+    Args:
+        folder: the export folder (exists).
+        filename: the file to make.
+        source: what it is made from, for the record.
+        version: the exporter version, for the record.
+        source_name: a readable name of the source (``source_model`` in the record).
+        write: writes the file at the path it is given; returns details for the record.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".onnx", dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        t0 = time.perf_counter()
+        info = write(tmp) or {}
+        os.chmod(tmp, 0o644)    # mkstemp's 0600 would survive the rename
+        os.replace(tmp, folder / filename)
+    finally:
+        tmp.unlink(missing_ok=True)
+    seconds = time.perf_counter() - t0
+    _record(folder, source, version, source_name, filename,
+            {"bytes": (folder / filename).stat().st_size, "seconds": round(seconds, 1), **info})
+    log.info("exported %s in %.0f s", folder / filename, seconds)
+
+
+def quantize_onnx(src: Path, dest: Path) -> dict[str, Any]:
+    """Dynamic int8 quantisation of an fp32 ONNX file (weights per channel, activations per batch).
+
+    Args:
+        src: the fp32 file.
+        dest: the file to write.
+
+    Returns:
+        What made the file and which op types were quantised, for ``export.json``.
+    """
+    import onnx
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_quantizer():
+        quantize_dynamic(str(src), str(dest), per_channel=True, weight_type=QuantType.QInt8)
+    graph = onnx.load(str(dest), load_external_data=False).graph
+    counts: dict[str, int] = {}
+    for node in graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    quantized = {op: n for op, n in sorted(counts.items())
+                 if op in ("MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear")}
+    return {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            "quantization": {"per_channel": True, "weight_type": "QInt8", "ops": quantized}}
+
+
+class _BelowErrorFrom(logging.Filter):
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or self.fragment not in record.pathname
+
+
+@contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    # The quantiser logs a line per tensor it leaves alone, and advice about image models, on the
+    # root logger: hundreds of lines that say nothing about whether the export worked.
+    flt = _BelowErrorFrom(os.path.join("onnxruntime", "quantization"))
+    root = logging.getLogger()
+    root.addFilter(flt)
+    try:
+        yield
+    finally:
+        root.removeFilter(flt)
+
+
+@functools.lru_cache(maxsize=None)
+def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
+    """An ONNX Runtime session on the CPU (once per file and thread count per process).
+
+    Args:
+        path: the ``.onnx`` file.
+        threads: intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
+
+    Returns:
+        The session (``run`` may be called from several threads at once).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(0, int(threads))
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3      # its warnings about unused initialisers mean nothing to a reader
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def pad_batch(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token id rows padded to the longest, with their attention mask (both int64 ``[rows, width]``)."""
+    width = max((len(r) for r in rows), default=0)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = r
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
+__all__ = ["MARKER", "OPSET", "is_current", "load_session", "pad_batch", "pad_token_id", "quantize_onnx",
+           "read_json", "remove_stale_temps", "write_atomically"]
