@@ -35,6 +35,7 @@ from rag.ingest.documents import read_source, scan_corpus
 from rag.ingest.layout import boxes_of
 from rag.query.analyse import QueryAnalyser
 from rag.query.types import Query
+from rag.reader.protocol import SpanReader
 from rag.retrieve.retriever import Retriever
 from rag.types import Answer, Document, Passage, Span
 
@@ -71,6 +72,7 @@ class QASystem:
         self._analyser: QueryAnalyser | None = None
         self._step: AnswerStep | None = None
         self._uses_reader = False
+        self._reader: SpanReader | None = None
         self._docs: dict[str, Document] = {}
         self._converted: dict[str, Document] = {}   # converted by the caller, not yet indexed
         self._skipped: dict[str, list[str]] = {}    # unreadable files of the last corpus read
@@ -248,14 +250,27 @@ class QASystem:
         rules = RuleAnswerer(self.settings, {t: float(idf[n]) for t, n in vocab.items()})
         from rag.reader.selection import load_reader
 
-        reader = load_reader(self.settings)
+        reader = load_reader(self.settings, lazy=True)
         chinese: Answerer = ReaderAnswerer(reader, rules, self.settings) if reader is not None else rules
         english: Answerer = CrossLingualAnswerer(self.encoder, self.settings)
         if self.settings.answer.expected_boundaries:
             chinese, english = ExpectedBoundaries(chinese), ExpectedBoundaries(english)
         step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts), english)
         self._index, self._retriever, self._analyser, self._step = index, retriever, analyser, step
+        self._reader = reader
         self._uses_reader = reader is not None
+
+    def load_reader(self) -> None:
+        """Load the reader now rather than on the first question (a server does, so that a broken
+        weights file stops it at start and the first person does not wait).
+
+        Raises:
+            ReaderWeightsError: the weights cannot be loaded.
+        """
+        self.ensure_index()
+        load = getattr(self._reader, "load", None)
+        if load is not None:
+            load()
 
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""

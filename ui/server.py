@@ -158,6 +158,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         report = qa.ensure_index(show_progress=sys.stderr.isatty())
         if report is not None:
             print(f"索引已更新 / index built: {report.chunks} chunks", file=sys.stderr, flush=True)
+        qa.load_reader()
         app = create_app(qa, workers=args.workers)
         import uvicorn
 

@@ -57,8 +57,10 @@ from rag.config import DEFAULT_MODEL, Settings
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
+    encode_truncated,
     is_current,
     load_session,
+    load_tokenizer,
     pad_batch,
     pad_token_id,
     quantize_onnx,
@@ -166,9 +168,9 @@ def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     # A padded example, so the tracer records the masking path a batch of unequal texts takes.
-    tok = load_tokenizer(str(src / "tokenizer.json"), _max_length(src))
-    ids, mask = pad_batch([e.ids for e in tok.encode_batch(["passage: 算力券是补贴。", "query: 什么？"])],
-                     pad_token_id(src))
+    tok = load_tokenizer(str(src / "tokenizer.json"))
+    ids, mask = pad_batch(encode_truncated(tok, ["passage: 算力券是补贴。", "query: 什么？"], _max_length(src)),
+                          pad_token_id(src))
     # The tracer's warnings are about branches on shapes; the padded example covers them, and the
     # tests compare the graph with torch on unpadded, padded and truncated batches.
     with torch.inference_mode(), warnings.catch_warnings():
@@ -188,25 +190,6 @@ def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
 def _max_length(src: Path) -> int:
     cfg = read_json(src / "sentence_bert_config.json") or {}
     return int(cfg.get("max_seq_length") or (read_json(src / "config.json") or {})["max_position_embeddings"])
-
-
-@functools.lru_cache(maxsize=None)
-def load_tokenizer(path: str, max_length: int) -> "Tokenizer":
-    """The model's tokenizer (once per process), truncating to ``max_length`` tokens.
-
-    Args:
-        path: the ``tokenizer.json`` file.
-        max_length: the model's ``max_seq_length``, special tokens included.
-
-    Returns:
-        The tokenizer (shared: do not change its settings).
-    """
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(path)
-    tok.enable_truncation(max_length)   # as sentence-transformers: "longest_first" on one text
-    tok.no_padding()                    # batches are padded after sorting by length
-    return tok
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -286,9 +269,13 @@ class OnnxEncoder:
 
     @property
     def tokenizer(self) -> "Tokenizer":
-        """The model's tokenizer, truncating to its ``max_seq_length``."""
-        src = self._source
-        return load_tokenizer(str(src / "tokenizer.json"), _max_length(src))
+        """The model's tokenizer (shared with the reader; texts are cut to :attr:`max_length`)."""
+        return load_tokenizer(str(self._source / "tokenizer.json"))
+
+    @functools.cached_property
+    def max_length(self) -> int:
+        """Tokens per text, special tokens included (the model's ``max_seq_length``)."""
+        return _max_length(self._source)
 
     @property
     def session(self) -> "onnxruntime.InferenceSession":
@@ -300,9 +287,9 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         session, pad_id = self.session, int(self._config.get("pad_token_id", 0))
-        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
+        encodings = encode_truncated(self.tokenizer, [prompt + t for t in texts], self.max_length)
         # Longest first, as sentence-transformers does: each batch pads to similar lengths.
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         bar = None
         if show_progress:
@@ -312,7 +299,7 @@ class OnnxEncoder:
         try:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
-                ids, mask = pad_batch([encodings[i].ids for i in rows], pad_id)
+                ids, mask = pad_batch([encodings[i] for i in rows], pad_id)
                 (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
                 out[rows] = mean_pool(hidden, mask)
                 if bar is not None:

@@ -54,6 +54,7 @@ from rag.embed.onnx_export import (
     OPSET,
     is_current,
     load_session,
+    load_tokenizer,
     pad_batch,
     pad_token_id,
     quantize_onnx,
@@ -202,7 +203,7 @@ def export_onnx(weights: Path, base: Path, dest: Path) -> dict[str, Any]:
     # as the torch reader's scaled-dot-product attention (tests/e2e/test_onnx_reader.py compares them).
     net.encoder.set_attn_implementation("eager")
     # A padded example of two windows, so the tracer records the masking path a batch takes.
-    tok = window_tokenizer(str(base / "tokenizer.json"))
+    tok = load_tokenizer(str(base / "tokenizer.json"))
     wins = make_windows_tokenizers(tok, "湖北人工智能产业规模到2025年超过多少？",
                                    ["湖北提出到2025年人工智能产业规模超过2500亿元。", "短文。"])
     ids, mask = pad_batch([w.input_ids for w in wins], pad_token_id(base))
@@ -219,26 +220,6 @@ def export_onnx(weights: Path, base: Path, dest: Path) -> dict[str, Any]:
             "onnxruntime": onnxruntime.__version__}
 
 
-@functools.lru_cache(maxsize=None)
-def window_tokenizer(path: str, max_len: int = 256, stride: int = 96) -> "Tokenizer":
-    """The base model's tokenizer, cutting windows as :func:`~rag.reader.windows.make_windows` does (once per process).
-
-    Args:
-        path: the ``tokenizer.json`` file.
-        max_len: tokens per window.
-        stride: tokens shared by consecutive windows.
-
-    Returns:
-        The tokenizer (shared: do not change its settings).
-    """
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(path)
-    tok.enable_truncation(max_len, stride=stride, strategy="only_second", direction="right")
-    tok.no_padding()
-    return tok
-
-
 class OnnxReader:
     """The span reader on ONNX Runtime (a :class:`~rag.reader.protocol.SpanReader`)."""
 
@@ -249,7 +230,7 @@ class OnnxReader:
 
         Args:
             sessions: one per weights file, trained alike: their logits are averaged.
-            tokenizer: the base model's ``tokenizers`` tokenizer (see :func:`window_tokenizer`).
+            tokenizer: the base model's ``tokenizers`` tokenizer (:func:`~rag.embed.onnx_export.load_tokenizer`).
             pad_id: the id that pads a batch.
             max_len: tokens per window.
             stride: tokens shared by consecutive windows.
@@ -292,7 +273,7 @@ class OnnxReader:
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
         sessions = [load_session(str(p), threads) for p in paths]
-        return cls(sessions, window_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), quantized=quantized)
+        return cls(sessions, load_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), quantized=quantized)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
@@ -348,4 +329,4 @@ def load_cached(weights: WeightsSpec, quantized: bool = False, cache_dir: Path |
 
 
 __all__ = ["EXPORTER_VERSION", "FP32_FILE", "INT8_FILE", "MARKER", "OnnxReader", "ensure_exported", "export_dir",
-           "export_onnx", "file_sha256", "load_cached", "window_tokenizer"]
+           "export_onnx", "file_sha256", "load_cached"]

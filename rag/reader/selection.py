@@ -9,11 +9,15 @@ load only when a torch reader is loaded (or an ONNX export is made).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.choices import ReaderMode, ReaderRuntime
 from rag.config import Settings
+from rag.errors import ReaderWeightsError
+from rag.reader.decoding import SpanScore
 from rag.reader.predictor import WEIGHTS_DIR, bf16_default, default_weights, load_cached, weights_files
 
 log = logging.getLogger(__name__)
@@ -42,13 +46,21 @@ def reader_files(settings: Settings) -> tuple[Path, ...] | None:
     return files
 
 
-def load_reader(settings: Settings) -> Any | None:
+def load_reader(settings: Settings, lazy: bool = False) -> Any | None:
     """The reader the settings ask for (loaded once per process), or None for the rules alone.
 
     A path that does not hold reader weights is an error (``ReaderWeightsError``), not a silent
     fallback; ``auto`` without installed weights answers with the rules. ``reader.runtime`` says what
     computes the logits: torch (where ``reader.bf16`` applies), or ONNX Runtime in fp32 or int8
     (exported on first use, see :mod:`rag.reader.onnx_reader`); the files are the same either way.
+
+    Args:
+        settings: the settings.
+        lazy: return a :class:`LazyReader` that loads on its first question (a missing file is
+            still reported at once), so that commands that never read pay nothing.
+
+    Returns:
+        A :class:`~rag.reader.protocol.SpanReader`, or None.
     """
     files = reader_files(settings)
     if files is None:
@@ -56,6 +68,12 @@ def load_reader(settings: Settings) -> Any | None:
     if not files:
         log.info("no reader weights in %s: answering with the rules", WEIGHTS_DIR)
         return None
+    if lazy:
+        return LazyReader(settings, files)
+    return _load(settings, files)
+
+
+def _load(settings: Settings, files: tuple[Path, ...]) -> Any:
     spec = ",".join(str(f) for f in files)
     runtime = settings.reader.runtime
     if runtime is ReaderRuntime.TORCH:
@@ -63,6 +81,46 @@ def load_reader(settings: Settings) -> Any | None:
     from rag.reader.onnx_reader import load_cached as load_onnx_cached
 
     return load_onnx_cached(spec, runtime is ReaderRuntime.ONNX_INT8, settings.paths.cache_dir)
+
+
+class LazyReader:
+    """A :class:`~rag.reader.protocol.SpanReader` that loads the chosen reader on its first ``read``.
+
+    Loading costs seconds (torch and transformers, or an ONNX session, and on first use an ONNX
+    export); ``rag search``, ``rag index`` and a server that has not been asked anything need none
+    of it. The loaded reader is the process-wide cached one, so many ``LazyReader`` share it.
+    """
+
+    def __init__(self, settings: Settings, files: tuple[Path, ...]) -> None:
+        """Check the files exist; load nothing.
+
+        Raises:
+            ReaderWeightsError: a file is missing.
+        """
+        for f in files:
+            if not f.is_file():
+                raise ReaderWeightsError(f"reader weights not found: {f}")
+        self.settings = settings
+        self.files = files
+        self._reader: Any | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the reader has been loaded."""
+        return self._reader is not None
+
+    def load(self) -> Any:
+        """The reader, loaded now if it was not yet (once, whichever thread asks first)."""
+        if self._reader is None:
+            with self._lock:
+                if self._reader is None:
+                    self._reader = _load(self.settings, self.files)
+        return self._reader
+
+    def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[SpanScore]:
+        """See :class:`~rag.reader.protocol.SpanReader`."""
+        return self.load().read(question, passages, top_n)
 
 
 def describe(files: tuple[Path, ...]) -> dict[str, Any]:

@@ -96,9 +96,11 @@ def make_windows_tokenizers(
 ) -> list[Window]:
     """:func:`make_windows` with a ``tokenizers.Tokenizer`` (the model's ``tokenizer.json``), no transformers.
 
-    The tokenizer's truncation is set as transformers sets it for ``make_windows`` (``only_second``,
-    ``max_len``, ``stride``, from the right) and padding is switched off; a tokenizer shared between
-    readers should be used with one ``max_len`` and ``stride``, as setting them is not atomic.
+    The tokenizer's own settings are not used or changed (one object, with no truncation or padding
+    set, serves the embedding model too): the question and each passage are encoded apart, the
+    passage is cut into overlapping pieces by ``Encoding.truncate`` and each piece is joined to the
+    question by the tokenizer's post-processor, the steps ``tokenizers`` takes for a pair with
+    ``only_second`` truncation from the right, so the windows equal transformers'.
 
     >>> from tokenizers import Tokenizer, models, pre_tokenizers, processors
     >>> vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "▁": 4, "问": 5, "甲": 6, "乙": 7}
@@ -111,7 +113,7 @@ def make_windows_tokenizers(
     [([0, 5, 2, 2, 6, 7, 6, 2], [(0, 1), (1, 2), (2, 3)]), ([0, 5, 2, 2, 6, 7, 6, 2], [(2, 3), (3, 4), (4, 5)])]
 
     Args:
-        tokenizer: the model's tokenizer, from the ``tokenizers`` library.
+        tokenizer: the model's tokenizer, from the ``tokenizers`` library (no truncation set).
         question: the question.
         passages: the texts to read.
         max_len: tokens per window, special tokens included.
@@ -124,19 +126,20 @@ def make_windows_tokenizers(
     question = question[:max_question_chars]
     if not passages:
         return []
-    target = {"max_length": max_len, "stride": stride, "strategy": "only_second", "direction": "right"}
-    current = tokenizer.truncation
-    if current is None or any(current.get(k) != v for k, v in target.items()):
-        tokenizer.enable_truncation(**target)
-    if tokenizer.padding is not None:
-        tokenizer.no_padding()
     marker = tokenizer.token_to_id("▁")
     if marker is None:      # as transformers' convert_tokens_to_ids: an unknown token is <unk>
         marker = tokenizer.token_to_id("<unk>")
+    q = tokenizer.encode(question, add_special_tokens=False)
+    budget = max_len - len(q.ids) - tokenizer.num_special_tokens_to_add(True)
+    if budget <= stride:    # the error tokenizers itself raises; 96 characters never come near it
+        raise ValueError(f"a question of {len(q.ids)} tokens leaves no room for a window of {max_len}")
     out: list[Window] = []
-    for i, enc in enumerate(tokenizer.encode_batch([(question, p) for p in passages])):
+    for i, p in enumerate(tokenizer.encode_batch(list(passages), add_special_tokens=False)):
+        if len(p.ids) > budget:
+            p.truncate(budget, stride, "right")
+        pair = tokenizer.post_process(q, p)
         # transformers' order: the encoding, then its overflowing windows
-        for part in [enc, *(enc.overflowing or [])]:
+        for part in [pair, *(pair.overflowing or [])]:
             out.append(_window(part, marker, i))
     return out
 

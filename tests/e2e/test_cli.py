@@ -146,6 +146,24 @@ def test_console_script_runs_as_a_subprocess(workdir):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+def test_search_loads_no_reader_and_ask_loads_it(workdir):
+    """Loading the reader costs seconds that `rag search` never uses: only a question read by it loads it."""
+    corpus, index = workdir
+    probe = ("import sys\n"
+             "from rag.cli.commands import main\n"
+             "code = main(sys.argv[1:])\n"
+             "from rag.reader import predictor\n"
+             "print('READER-LOADED', predictor.load_cached.cache_info().currsize > 0)\n"
+             "sys.exit(code)\n")
+    loaded = {}
+    for cmd, query in (("search", "算力券"), ("ask", "湖北人工智能产业规模到2025年超过多少?")):
+        r = subprocess.run([sys.executable, "-c", probe, cmd, query, "--json", "--corpus", str(corpus),
+                            "--index", str(index)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert r.returncode == 0, r.stderr
+        loaded[cmd] = r.stdout.strip().splitlines()[-1]
+    assert loaded == {"search": "READER-LOADED False", "ask": "READER-LOADED True"}
+
+
 def test_bare_follow_up_without_history_returns_the_whole_sentence(workdir, capsys, article_text):
     """那宁夏呢? alone names no gap to fill: the answer is the whole sentence about 宁夏 (confidence 0.45,
     above the 0.26 threshold), never a cut-off fragment, and that sentence is cited first."""

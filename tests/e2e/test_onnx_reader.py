@@ -17,7 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingf
 import numpy as np
 import pytest
 
-from rag.reader.onnx_reader import FP32_FILE, INT8_FILE, MARKER, OnnxReader, ensure_exported, window_tokenizer
+from rag.embed.onnx_export import load_tokenizer
+from rag.reader.onnx_reader import FP32_FILE, INT8_FILE, MARKER, OnnxReader, ensure_exported
 from rag.reader.predictor import WEIGHTS_DIR, Reader
 from rag.reader.windows import make_windows, make_windows_tokenizers
 from tests.helpers import ARTICLE, DATA, ROOT
@@ -59,11 +60,10 @@ def int8(cache_dir: Path, base_dir: Path) -> OnnxReader:
 
 
 def test_windows_without_transformers_are_the_transformers_windows(base_dir: Path) -> None:
-    from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
     hf = AutoTokenizer.from_pretrained(str(base_dir))
-    tok = window_tokenizer(str(base_dir / "tokenizer.json"))
+    tok = load_tokenizer(str(base_dir / "tokenizer.json"))
     long = "\n".join(PARAGRAPHS)                                # the whole article: many windows
     passages = [
         *PARAGRAPHS, long, "短。", "", " ", "\n", "  前后 空格  中间  两个 ", "a\tb\nc\r\nd\n\n\n段落",
@@ -80,12 +80,12 @@ def test_windows_without_transformers_are_the_transformers_windows(base_dir: Pat
             assert make_windows_tokenizers(tok, q, group) == want, (q[:20], [p[:20] for p in group])
             n += len(want)
     assert n > 300 and len(make_windows(hf, "", [long])) >= 10
-    assert tok.truncation == {"max_length": 256, "stride": 96, "strategy": "only_second", "direction": "right"}
-    # other window sizes too (the tests use them), on a tokenizer of its own: the shared one is never reset
-    other = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
+    # the shared tokenizer (the embedding model's too) is never changed, so other window sizes use it as well
+    assert tok.truncation is None and tok.padding is None
     for max_len, stride in ((64, 16), (128, 32), (256, 96)):
         want = make_windows(hf, questions[0], [long, "短。"], max_len, stride)
-        assert make_windows_tokenizers(other, questions[0], [long, "短。"], max_len, stride) == want
+        assert make_windows_tokenizers(tok, questions[0], [long, "短。"], max_len, stride) == want
+    assert tok.truncation is None
 
 
 def test_the_export_works_offline_and_is_reused(cache_dir: Path, base_dir: Path, monkeypatch) -> None:

@@ -223,3 +223,18 @@ def test_the_onnx_encoder_never_imports_torch():
             "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'onnx') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_texts_are_cut_to_the_model_length_with_their_special_tokens_and_the_tokenizer_is_untouched():
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    from rag.embed.onnx_export import encode_truncated
+
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, **{c: 4 + i for i, c in enumerate("甲乙丙丁戊")}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    got = encode_truncated(tok, ["甲乙", "甲乙丙丁戊", "", "甲乙丙丁"], max_length=5)
+    # as sentence-transformers: the text's last tokens go, <s> and </s> stay; short texts are whole
+    assert got == [[0, 4, 5, 2], [0, 4, 5, 6, 2], [0, 2], [0, 4, 5, 6, 2]]
+    assert tok.truncation is None and tok.padding is None

@@ -31,7 +31,6 @@ def toy_tokenizer():
     tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    tok.enable_truncation(16, stride=4, strategy="only_second", direction="right")
     return tok
 
 
@@ -77,6 +76,31 @@ def test_load_reader_builds_the_runtime_asked_for_once(runtime, monkeypatch):
     else:       # bf16 is torch's alone
         assert got == "onnx reader" and calls == [("onnx", spec, runtime == "onnx-int8", Path("/c"))]
     assert selection.load_reader(s.with_overrides({"reader.weights": "off"})) is None and len(calls) == 1
+
+
+def test_a_lazy_reader_loads_on_its_first_question_and_only_once(tmp_path, monkeypatch):
+    w = tmp_path / "reader-a.safetensors"
+    w.write_bytes(b"weights")
+    loads = []
+
+    class Loaded:
+        def read(self, question, passages, top_n=5):
+            return [("span", question, tuple(passages), top_n)]
+
+    monkeypatch.setattr(selection, "load_cached", lambda *a: loads.append(a) or Loaded())
+    s = Settings().with_overrides({"reader.weights": str(w), "reader.runtime": "torch"})
+    lazy = selection.load_reader(s, lazy=True)
+    assert isinstance(lazy, selection.LazyReader) and isinstance(lazy, SpanReader)
+    assert not lazy.loaded and loads == []          # made, nothing loaded: rag search stops here
+    assert lazy.read("问", ["甲乙"], top_n=3) == [("span", "问", ("甲乙",), 3)]
+    lazy.read("问", ["丙"])
+    assert lazy.loaded and len(loads) == 1
+
+
+def test_a_lazy_reader_still_reports_a_missing_weights_file_at_once(tmp_path):
+    s = Settings().with_overrides({"reader.weights": str(tmp_path / "gone.safetensors")})
+    with pytest.raises(ReaderWeightsError, match="reader weights not found: .*gone.safetensors"):
+        selection.load_reader(s, lazy=True)
 
 
 def test_the_onnx_reader_averages_its_sessions_in_batches_and_decodes_like_torch():
