@@ -70,9 +70,9 @@ def trim_particles(text: str, start: int, end: int) -> tuple[int, int]:
     Returns:
         The narrowed (start, end); a span of a single word is kept as it is.
     """
-    import jieba
+    from rag.text.tokens import words as cut
 
-    words = jieba.lcut(text[start:end], HMM=False)
+    words = cut(text[start:end], hmm=False)
     while len(words) > 1 and words[-1] in _TRAILING_WORDS:
         end -= len(words.pop())
     while len(words) > 1 and words[0] in _LEADING_WORDS:

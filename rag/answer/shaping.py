@@ -118,15 +118,15 @@ def grown_span(q: Any, rule: Answer, p: Passage, a: int, b: int) -> tuple[int, i
     not part of the name, and is dropped. A name the question also states stays
     (北京市经济和信息化局 asked about 北京市), and titles are quoted whole.
     """
-    import jieba.posseg
+    from rag.text.tokens import words_with_pos
 
     around = rules_span_around(rule, p, a, b)
     if around is None or q.qtype == "title" or around[0] < 0 or around[1] > len(p.chunk.text):
         return None
     ra, rb = around
     start = ra
-    for w in jieba.posseg.lcut(p.chunk.text[ra:a], HMM=False):
-        if w.word not in q.text or w.flag[:1] not in ("v", "p"):
+    for word, flag in words_with_pos(p.chunk.text[ra:a], hmm=False):
+        if word not in q.text or flag[:1] not in ("v", "p"):
             break
-        start += len(w.word)
+        start += len(word)
     return (start, rb) if start > ra else None

@@ -32,11 +32,38 @@ log = logging.getLogger(__name__)
 
 @functools.lru_cache(maxsize=1)
 def _jieba():
-    import jieba  # lazy: its dictionary takes about a second to load
+    import jieba  # lazy: importing it is cheap, its dictionary is not
 
     jieba.setLogLevel(logging.WARNING)
+    from rag.config import PathSettings, Settings
+    from rag.errors import SettingsError
+    from rag.text.wordtable import install
+
+    try:
+        cache_dir = Settings.from_env().paths.cache_dir     # RAG_CACHE_DIR, as the models' cache
+    except SettingsError:       # reported where the settings are used; the table needs only the folder
+        cache_dir = PathSettings().cache_dir
+    try:
+        # jieba's dictionary from a memory-mapped table: a question needs a few hundred of its
+        # 500,000 entries, and loading them all took 1-2 s of every `rag ask`.
+        install(cache_dir)
+    except (OSError, ValueError) as e:   # an unwritable cache: jieba's own loading still works
+        log.warning("jieba's word table is unavailable (%s); loading its dictionary instead", e)
     jieba.initialize()
     return jieba
+
+
+def words(text: str, hmm: bool = True) -> list[str]:
+    """jieba's words of a text (accurate mode), covering it in order.
+
+    Args:
+        text: any text.
+        hmm: let jieba's HMM join characters the dictionary does not know into words.
+
+    Returns:
+        The words.
+    """
+    return _jieba().lcut(text, HMM=hmm)
 
 
 def is_content_token(tok: str) -> bool:
@@ -72,11 +99,12 @@ def tokenize(text: str, fold: bool = False) -> list[str]:
 
 
 
-def words_with_pos(text: str) -> list[tuple[str, str]]:
+def words_with_pos(text: str, hmm: bool = True) -> list[tuple[str, str]]:
     """Words with their part-of-speech tags (jieba.posseg), in order, covering ``text``.
 
     Args:
         text: a sentence.
+        hmm: let jieba's HMM join (and tag) characters the dictionary does not know.
 
     Returns:
         ``(word, flag)`` pairs whose words concatenate back to ``text``.
@@ -84,4 +112,4 @@ def words_with_pos(text: str) -> list[tuple[str, str]]:
     _jieba()
     import jieba.posseg as pseg
 
-    return [(p.word, p.flag) for p in pseg.cut(text)]
+    return [(p.word, p.flag) for p in pseg.cut(text, HMM=hmm)]
