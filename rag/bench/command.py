@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rag.bench.figures import format_summary
-from rag.bench.run import MODES, run_eval
-from rag.bench.squad import load_named, resolve
 from rag.choices import RetrievalMode
 from rag.config import Settings
 from rag.errors import UsageError
@@ -36,7 +33,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--predictions", metavar="FILE", help="write {question id: answer or \"\"} (first mode) here")
     p.add_argument("--details", metavar="FILE", help="write one JSON line per question (answers, ranks, scores)")
-    p.add_argument("--modes", default=",".join(MODES), help="retrieval modes, comma-separated (default: all three)")
+    p.add_argument("--modes", default=",".join(RetrievalMode.values()), help="retrieval modes, comma-separated (default: all three)")
     p.add_argument("--no-oracle", dest="oracle", action="store_false", help="skip the gold-paragraph row")
     p.add_argument("--no-rules", dest="compare_rules", action="store_false",
                    help="with the trained reader, skip the rule-based rows")
@@ -70,6 +67,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--limit must be at least 1")
     settings = Settings.from_pairs(args.overrides, Settings.from_env()).with_overrides({"embed.model": args.model})
     data = args.data or settings.paths.bench_data
+    # Imported here: every `rag` command builds this parser, and only `rag eval` needs them (0.5 s).
+    from rag.bench.figures import format_summary
+    from rag.bench.run import run_eval
+    from rag.bench.squad import load_named, resolve
+
     path = resolve(args.file, data)
     if not path.is_file():
         raise UsageError(f"benchmark file not found: {path} (data directory {data}; pass --data DIR or a path)")

@@ -188,6 +188,12 @@ def _quiet_quantizer() -> Iterator[None]:
 def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
     """An ONNX Runtime session on the CPU (once per file and thread count per process).
 
+    Optimising a graph (fusing attention, LayerNorm, GELU) costs about as much as loading it, and
+    is the same every time: the first session saves the optimised graph beside the file
+    (``<stem>.opt-ort<version>.onnx``, newer than the file it came from) and later processes load
+    that with optimisation off. Level "extended" (no layout changes, which only convolutions get) is
+    the level ONNX Runtime documents as safe to save for the CPU.
+
     Args:
         path: the ``.onnx`` file.
         threads: intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
@@ -197,11 +203,42 @@ def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
     """
     import onnxruntime as ort
 
+    src = Path(path)
+    opt = src.with_name(f"{src.stem}.opt-ort{ort.__version__}.onnx")
+    try:
+        fresh = opt.stat().st_mtime_ns >= src.stat().st_mtime_ns
+    except OSError:
+        fresh = False
+    if fresh:
+        try:
+            return _session(opt, threads, ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+        except Exception as e:  # noqa: BLE001 - any failure of a derived file: make it again
+            log.warning("cannot load %s (%s); optimising %s again", opt, e, src.name)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{opt.name}.", suffix=".onnx", dir=src.parent)
+        os.close(fd)
+    except OSError:         # a read-only cache: optimise in memory every time
+        return _session(src, threads, ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    tmp = Path(name)
+    try:
+        session = _session(src, threads, ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, save_to=tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, opt)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return session
+
+
+def _session(path: Path, threads: int, level: Any, save_to: Path | None = None) -> "onnxruntime.InferenceSession":
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = level
+    if save_to is not None:
+        options.optimized_model_filepath = str(save_to)
     options.log_severity_level = 3      # its warnings about unused initialisers mean nothing to a reader
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 #: The word-embedding matrix in a converted model's ``model.safetensors``.
