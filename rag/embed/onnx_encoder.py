@@ -29,7 +29,8 @@ leaves a broken file; concurrent first uses each export and the last rename wins
 with the reader's export are in :mod:`rag.embed.onnx_export`).
 
 Text is tokenised with the ``tokenizers`` library from the folder's ``tokenizer.json`` (the ids are
-those sentence-transformers feeds the model), truncated to the model's ``max_seq_length``; the
+those sentence-transformers feeds the model; a few texts with a light copy of it,
+:mod:`rag.embed.light_tokenizer`, which gives the same ids without loading 250,002 pieces), truncated to the model's ``max_seq_length``; the
 token vectors are mean-pooled over the attention mask and L2-normalised, as the folder's Pooling and
 Normalize modules do. Importing this module and encoding imports onnxruntime, tokenizers and numpy
 only: torch, onnx and transformers are imported by the export alone.
@@ -57,6 +58,7 @@ import numpy as np
 
 from rag.choices import EmbedRuntime
 from rag.config import DEFAULT_MODEL, Settings
+from rag.embed.light_tokenizer import SharedTokenizer, shared_tokenizer
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
@@ -77,7 +79,6 @@ from rag.errors import ModelLoadError
 
 if TYPE_CHECKING:
     import onnxruntime
-    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -279,9 +280,10 @@ class OnnxEncoder:
         return int(self._config["hidden_size"])
 
     @property
-    def tokenizer(self) -> "Tokenizer":
-        """The model's tokenizer (shared with the reader; texts are cut to :attr:`max_length`)."""
-        return load_tokenizer(str(self._source / "tokenizer.json"))
+    def tokenizer(self) -> SharedTokenizer:
+        """The model's tokenizer, light for a few texts (shared with the reader; texts are cut to
+        :attr:`max_length`)."""
+        return shared_tokenizer(str(self._source / "tokenizer.json"))
 
     @property
     def word_vectors(self) -> np.ndarray:
@@ -303,7 +305,9 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         session, pad_id, table = self.session, int(self._config.get("pad_token_id", 0)), self.word_vectors
-        encodings = encode_truncated(self.tokenizer, [prompt + t for t in texts], self.max_length)
+        prompted = [prompt + t for t in texts]
+        tok, to_ids = self.tokenizer.for_texts(prompted)
+        encodings = [to_ids(ids) for ids in encode_truncated(tok, prompted, self.max_length)]
         # Longest first, as sentence-transformers does: each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)

@@ -46,12 +46,14 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.choices import ReaderRuntime
+from rag.embed.light_tokenizer import SharedTokenizer, shared_tokenizer
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
@@ -244,14 +246,16 @@ def export_onnx(weights: Path, base: Path, dest: Path) -> dict[str, Any]:
 class OnnxReader:
     """The span reader on ONNX Runtime (a :class:`~rag.reader.protocol.SpanReader`)."""
 
-    def __init__(self, sessions: Sequence["onnxruntime.InferenceSession"], tokenizer: "Tokenizer", pad_id: int,
+    def __init__(self, sessions: Sequence["onnxruntime.InferenceSession"], tokenizer: "Tokenizer | SharedTokenizer",
+                 pad_id: int,
                  word_vectors: np.ndarray, max_len: int = 256, stride: int = 96, max_answer_tokens: int = 40,
                  batch_size: int = 16, quantized: bool = False) -> None:
         """Wrap loaded sessions.
 
         Args:
             sessions: one per weights file, trained alike: their logits are averaged.
-            tokenizer: the base model's ``tokenizers`` tokenizer (:func:`~rag.embed.onnx_export.load_tokenizer`).
+            tokenizer: the base model's tokenizer: shared, light for a few passages
+                (:func:`~rag.embed.light_tokenizer.shared_tokenizer`), or a ``tokenizers`` one.
             pad_id: the id that pads a batch.
             word_vectors: the base model's word-embedding matrix (the graphs' input is its rows).
             max_len: tokens per window.
@@ -296,12 +300,16 @@ class OnnxReader:
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
         sessions = [load_session(str(p), threads) for p in paths]
-        return cls(sessions, load_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), word_vectors(base),
+        return cls(sessions, shared_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), word_vectors(base),
                    quantized=quantized)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
-        return make_windows_tokenizers(self.tokenizer, question, passages, self.max_len, self.stride)
+        if not isinstance(self.tokenizer, SharedTokenizer):
+            return make_windows_tokenizers(self.tokenizer, question, passages, self.max_len, self.stride)
+        tok, to_ids = self.tokenizer.for_texts([question, *passages])
+        wins = make_windows_tokenizers(tok, question, passages, self.max_len, self.stride)
+        return [replace(w, input_ids=to_ids(w.input_ids)) for w in wins]
 
     def logits(self, windows: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Start and end logits of each window, averaged over the sessions.

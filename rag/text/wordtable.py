@@ -122,8 +122,26 @@ class WordTable(Mapping[str, int]):
         Returns:
             The opened table.
         """
-        dictionary, dest = Path(dictionary), Path(dest)
+        dictionary = Path(dictionary)
         freq, tags, total = _read_dictionary(dictionary)
+        return cls.write(dest, freq, tags, total, dictionary.name)
+
+    @classmethod
+    def write(cls, dest: Path | str, freq: Mapping[str, int], tags: Mapping[str, str], total: int,
+              source: str) -> "WordTable":
+        """Make a table file of any string → unsigned 32-bit value map (with optional tags).
+
+        Args:
+            dest: the file to write (under a temporary name, then renamed).
+            freq: the keys and their values.
+            tags: a tag for some of the keys.
+            total: a number kept in the header (:attr:`total`).
+            source: where the keys came from, for the file's metadata.
+
+        Returns:
+            The opened table.
+        """
+        dest = Path(dest)
         keys = sorted(freq)
         encoded = [k.encode("utf-8") for k in keys]
         slots = 1 << max(4, (2 * len(keys) - 1).bit_length())     # load factor at most 1/2
@@ -136,14 +154,14 @@ class WordTable(Mapping[str, int]):
             table[h] = row
         tag_names = sorted(set(tags.values()))
         if len(tag_names) >= _NO_TAG:
-            raise ValueError(f"{dictionary}: more part-of-speech tags than a table holds")
+            raise ValueError(f"{source}: more part-of-speech tags than a table holds")
         tag_of = {t: i for i, t in enumerate(tag_names)}
         offsets, at = [], 0
         for key in encoded:
             offsets.append(at)
             at += len(key)
         offsets.append(at)
-        meta = json.dumps({"tags": tag_names, "source": dictionary.name}).encode("utf-8")
+        meta = json.dumps({"tags": tag_names, "source": source}).encode("utf-8")
         import array
 
         parts = [_HEADER.pack(MAGIC, VERSION, len(keys), slots, total, len(meta)), meta,

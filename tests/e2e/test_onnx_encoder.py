@@ -78,9 +78,9 @@ def test_token_ids_are_those_sentence_transformers_feeds_the_model(fp32: OnnxEnc
     ids, mask = features["input_ids"].numpy(), features["attention_mask"].numpy()
     from rag.embed.onnx_export import encode_truncated
 
-    ours = encode_truncated(fp32.tokenizer, texts, fp32.max_length)
+    ours = encode_truncated(fp32.tokenizer.full, texts, fp32.max_length)
     assert ours == [row[m == 1].tolist() for row, m in zip(ids, mask)]
-    assert len(ours[3]) == 512 and fp32.tokenizer.truncation is None     # cut by us: the reader shares it
+    assert len(ours[3]) == 512 and fp32.tokenizer.full.truncation is None     # cut by us: the reader shares it
 
 
 # int8 on the article's 20 questions: cosine mean 0.995, least 0.989 (0.991 while the word-embedding
