@@ -155,8 +155,10 @@ class SharedTokenizer:
                 log.info("making the light tokenizer files in %s, once", folder)
                 build_light(self.path, folder)
                 record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
-            return ((folder / "light.json").read_text(encoding="utf-8"), WordTable(folder / "pieces.bin"),
-                    np.load(folder / "scores.npy", mmap_mode="r"), record)
+            spec = (folder / "light.json").read_text(encoding="utf-8")
+            kept = json.loads(spec)["model"]["vocab"]       # the specials' own (piece, score), parsed once
+            record["special_pieces"] = {i: (p, s) for i, (p, s) in zip(record["specials"], kept)}
+            return spec, WordTable(folder / "pieces.bin"), np.load(folder / "scores.npy", mmap_mode="r"), record
         except (OSError, ValueError) as e:      # unwritable cache, foreign tokenizer: the full one works
             log.warning("no light tokenizer (%s): loading the full one", e)
             return False
@@ -204,7 +206,7 @@ class SharedTokenizer:
         extra[record["min_piece"]] = int(record["min_id"])     # the lowest score sets the unknown penalty
         for piece, row in extra.items():
             pieces.setdefault(piece, row)
-        special = {i: (p, s) for i, (p, s) in zip(record["specials"], json.loads(spec)["model"]["vocab"])}
+        special = record["special_pieces"]
         seen = set(ids)
         vocab = [special[i] for i in ids]
         for piece, row in pieces.items():
