@@ -92,6 +92,39 @@ class ReaderShape(Choice):
         return "reader shape"
 
 
+class SpanCheck(Choice):
+    """A rule that may change or refuse the trained reader's span (``reader.checks``); each can be
+    switched off to measure what it earns (docs/reader.md)."""
+
+    PARTICLES = "particles"         # trailing 的/了 and leading 在/对 words trimmed off the span
+    FRAME = "frame"                 # a leading "《措施》提出，" frame cut off
+    SOURCE = "source"               # a span naming who says something passed over (not asked who)
+    TYPE = "type"                   # a person's name never answers an organisation or number question
+    RESPECTIVELY = "respectively"   # 分别 lists: the value in the asked item's position
+    TITLE = "title"                 # who someone is: the title before the name
+    OVERRIDE = "override"           # the rules' span when the reader doubts its own and the rules are surer
+
+    @classmethod
+    def label(cls) -> str:
+        return "reader check"
+
+    @classmethod
+    def parse_set(cls, value: str) -> frozenset["SpanCheck"]:
+        """A comma-separated list of checks, or ``all`` / ``none``.
+
+        >>> sorted(c.value for c in SpanCheck.parse_set("title, frame"))
+        ['frame', 'title']
+        >>> len(SpanCheck.parse_set("all")), SpanCheck.parse_set("none")
+        (7, frozenset())
+        """
+        text = str(value).strip().lower()
+        if text == "all":
+            return frozenset(cls)
+        if text in ("none", ""):
+            return frozenset()
+        return frozenset(cls.from_str(part) for part in text.split(",") if part.strip())
+
+
 class ReaderMode(Choice):
     """Which trained reader answers beside the rules (a weights path is also accepted, see ``ReaderSettings``)."""
 

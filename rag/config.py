@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderRuntime, ReaderShape
+from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderRuntime, ReaderShape, SpanCheck
 from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
@@ -177,6 +177,8 @@ class ReaderSettings:
     conflict_penalty: float = 2.5   # log-odds taken from a reader span about another place than the one
     #   asked (上海 asked, 成都's figure read): the bias above would otherwise cancel the rules' own penalty
     shape: ReaderShape = ReaderShape.NAMED
+    checks: str = "all"             # the rules that may change or refuse the reader's span (SpanCheck:
+    #   particles, frame, source, type, respectively, title, override; "all", "none" or a comma list)
     veto_confidence: float = 0.1    # a reader span judged below this yields to more confident rules
     min_confidence: float = 0.26    # below this the picked answer is withheld: the highest threshold that
     #   answers 95% of the questions that have their paragraph, on cmrc-select (a 5% slice of CMRC 2018 train
@@ -190,6 +192,10 @@ class ReaderSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))
         object.__setattr__(self, "runtime", ReaderRuntime.from_str(self.runtime))
+        chosen = SpanCheck.parse_set(self.checks)
+        canonical = "all" if chosen == frozenset(SpanCheck) else \
+            ",".join(c.value for c in SpanCheck if c in chosen) or "none"
+        object.__setattr__(self, "checks", canonical)
         value = str(self.weights).strip()
         if value.lower() in ReaderMode.values():
             value = value.lower()
@@ -197,6 +203,11 @@ class ReaderSettings:
             raise SettingsError(f"unknown reader {self.weights!r} (choose from {', '.join(ReaderMode.values())}"
                                 " or give a path to reader weights)")
         object.__setattr__(self, "weights", value)
+
+    @property
+    def check_set(self) -> frozenset[SpanCheck]:
+        """The span checks switched on."""
+        return SpanCheck.parse_set(self.checks)
 
     @property
     def mode(self) -> ReaderMode | None:

@@ -39,6 +39,7 @@ from rag.answer.reader_spans import clean_span, drop_reporting_frame, names_the_
 from rag.answer.rules import RuleAnswerer, cite_first
 from rag.answer.scoring import sentence_at
 from rag.answer.shaping import grown_span, rules_know_better, same_span
+from rag.choices import SpanCheck
 from rag.config import Settings
 from rag.query.question import Question, identity_name
 from rag.query.types import Query
@@ -117,26 +118,29 @@ class ReaderAnswerer:
         ranked = sorted(((sp.score + weight * read[sp.passage].score, sp) for sp in spans), key=lambda x: -x[0])
         trace = Trace(rules_answer=rule.answer, rules_confidence=rule.confidence,
                       reader_alone=_alone(ranked, read))
-        pick = self._first_acceptable(query.folded, query.analysis, ranked, read)
+        pick = self._first_acceptable(query.folded, query.analysis, ranked, read, self.settings.reader.check_set)
         if pick is None:
             return self._decide(replace(rule, trace=trace))
         return self._weigh(query, passages, top_k, rule, trace, pick, reader_ms)
 
     @staticmethod
     def _first_acceptable(question: str, q: Question, ranked: Sequence[tuple[float, object]],
-                          read: Sequence[Passage]) -> _Pick | None:
+                          read: Sequence[Passage], checks: frozenset[SpanCheck] = frozenset(SpanCheck)) -> _Pick | None:
         """The best-ranked span that survives the checks, cleaned."""
         for total, sp in ranked:
             p = read[sp.passage]
             a, b = clean_span(p.chunk.text, sp.start, sp.end)
-            a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
-            a, b = clean_span(p.chunk.text, drop_reporting_frame(p.chunk.text, a, b), b)
+            if SpanCheck.PARTICLES in checks:
+                a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
+            if SpanCheck.FRAME in checks:
+                a, b = clean_span(p.chunk.text, drop_reporting_frame(p.chunk.text, a, b), b)
             piece = p.chunk.text[a:b]
             if not piece or piece in question:
                 continue  # a span the question already states answers nothing
-            if q.qtype not in ("person", "org", "title") and names_the_source(p.chunk.text, a, b, question):
+            if SpanCheck.SOURCE in checks and q.qtype not in ("person", "org", "title") \
+                    and names_the_source(p.chunk.text, a, b, question):
                 continue  # the speaker of 《措施》提出… is not what was asked
-            if wrong_type_name(p.chunk.text, a, b, q.qtype):
+            if SpanCheck.TYPE in checks and wrong_type_name(p.chunk.text, a, b, q.qtype):
                 continue  # …主任王海峰说 read for 哪个机构: the name beside the office, not the office
             return _Pick(total, sp.score, sp.null_score, p, a, b)
         return None
@@ -145,9 +149,12 @@ class ReaderAnswerer:
                pick: _Pick, reader_ms: float) -> Answer:
         """The reader's span against the rules': which span, with what confidence."""
         s, q, p = self.settings.reader, query.analysis, pick.passage
-        a, b = self._respectively(q, p.chunk.text, pick.read_a, pick.read_b)
+        checks = s.check_set
+        a, b = pick.read_a, pick.read_b
+        if SpanCheck.RESPECTIVELY in checks:
+            a, b = self._respectively(q, p.chunk.text, a, b)
         name = identity_name(q)
-        if name:
+        if name and SpanCheck.TITLE in checks:
             a, b = title_before(p.chunk.text, a, b, name)
         margin = pick.score - pick.null
         judged, feats = self.rules.judge(query, passages, p, a, b)
@@ -161,7 +168,8 @@ class ReaderAnswerer:
                                 margin=round(margin, 3), total=round(pick.total, 3), judged=round(judged, 4),
                                 confidence=round(conf, 4), ms=round(reader_ms, 2), features=feats)
         trace = replace(trace, reader=verdict)
-        if rule.found and rule.confidence > conf and (margin < 0 or conf < s.veto_confidence):
+        if SpanCheck.OVERRIDE in checks and rule.found and rule.confidence > conf \
+                and (margin < 0 or conf < s.veto_confidence):
             # the reader itself scores "no answer here" above its span, or the names evidence all but
             # rules its span out (a person where an office is asked): the rules' span stands
             return self._decide(replace(rule, trace=trace))

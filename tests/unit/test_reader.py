@@ -413,3 +413,27 @@ def test_averaging_reader_files_is_the_mean_of_each_tensor(tmp_path):
     out = tmp_path / "soup.safetensors"
     save_file(mod.average([a, a])[0], str(out))
     assert load_file(str(out))["w"].tolist() == [1.0, 2.0]
+
+
+def test_each_span_check_can_be_switched_off_and_bad_names_list_the_valid_ones():
+    """reader.checks: the rules that change the reader's span, each off on its own for measuring it."""
+    from rag.answer.rules import RuleAnswerer
+    from rag.answer.with_reader import ReaderAnswerer
+    from rag.choices import SpanCheck
+    from rag.config import Settings
+    from rag.errors import SettingsError
+
+    assert Settings().reader.checks == "all" and Settings().reader.check_set == frozenset(SpanCheck)
+    assert Settings.from_pairs(["reader.checks=title,FRAME"]).reader.checks == "frame,title"
+    assert Settings.from_pairs(["reader.checks=none"]).reader.check_set == frozenset()
+    with pytest.raises(SettingsError, match=r"unknown reader check 'frames' \(choose from particles, frame, source"):
+        Settings.from_pairs(["reader.checks=frames"])
+    text = "《措施》提出，建设国家级大模型测试验证与协同创新中心。"
+    p = Passage(Chunk("d#1", "d", 0, len(text), text), rank=1, score=1.0, dense_score=0.9)
+    got = {}
+    for checks in ("all", "particles,source,type,respectively,title,override"):    # all, then all but frame
+        s = Settings.from_pairs([f"reader.checks={checks}", "reader.min_confidence=0"])
+        ra = ReaderAnswerer(_FakeReader(text, text[:-1], 12.0, 0.0), RuleAnswerer(s, {}), s)
+        got[checks] = ra.answer(query("上海要建设什么中心?"), [p]).trace.reader.text
+    assert got == {"all": "建设国家级大模型测试验证与协同创新中心",
+                   "particles,source,type,respectively,title,override": "《措施》提出，建设国家级大模型测试验证与协同创新中心"}
