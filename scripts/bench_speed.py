@@ -9,7 +9,12 @@ Four measures per variant, each in fresh processes so that imports and model loa
 * **serve memory**: ``rag serve`` resident memory after ``--serve-questions`` questions of the article
   sets through ``POST /api/ask`` (and its peak);
 * **latency**: the question latency with the models loaded, reader on, p50 / p95 over the article
-  development questions (each asked once to warm up, then timed), in one process.
+  development questions (each asked once to warm up, then timed), in one process;
+* **quality**: what must not drop when the runtime changes, from ``rag eval`` and
+  ``scripts/eval_article.py``: hybrid retrieval Recall@1/5 on CMRC 2018 dev, DRCD dev and the article
+  development set, and end-to-end CMRC dev F1/EM with the reader (the issue's "within 0.5 points").
+  This is the slow part (a full ``rag eval`` of CMRC and of DRCD per variant); the indexes are cached
+  by ``rag eval`` per runtime, so a second run only asks again.
 
 A variant is a set of runtimes (``torch``: sentence-transformers and the torch reader, as before
 issue #19; ``onnx`` / ``onnx-int8``: both on ONNX Runtime; ``default``: whatever the settings ship).
@@ -39,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_QUESTIONS = ROOT / "tests" / "data" / "article_qa.jsonl"
 HELDOUT_QUESTIONS = ROOT / "tests" / "data" / "article_qa_holdout.jsonl"
 COLD_QUESTION = "北京的算力券实施方案何时出台的?"
-MEASURES = ("index", "cold", "serve", "latency")
+MEASURES = ("index", "cold", "serve", "latency", "quality")
 
 #: Settings of each named variant (``--set`` pairs); ``default`` changes nothing.
 VARIANTS: dict[str, dict[str, str]] = {
@@ -161,6 +166,24 @@ def measure_serve(variant: str, work: Path, threads: int, questions: int) -> dic
             "peak_rss_mb": after["peak_rss_mb"]}
 
 
+def measure_quality(variant: str, env: dict[str, str], data: str | None) -> dict[str, Any]:
+    """Recall@1/5 (hybrid) on CMRC dev, DRCD dev and the article; CMRC dev F1/EM end to end."""
+    out: dict[str, Any] = {}
+    for name, extra in (("cmrc", []), ("drcd", ["--set", "reader.weights=off"])):   # DRCD: retrieval only
+        cmd = [sys.executable, "-m", "rag.cli", "eval", name, "--modes", "hybrid", "--json", *_set_args(variant), *extra]
+        if data:
+            cmd += ["--data", data]
+        _, stdout = _run(cmd, env, timeout=6 * 3600)
+        hybrid = json.loads(stdout)["modes"]["hybrid"]
+        out[name] = {k: round(100 * hybrid[k], 2) for k in ("recall@1", "recall@5")}
+        if name == "cmrc":
+            out[name].update(f1=round(hybrid["f1"], 2), em=round(hybrid["em"], 2))
+    _, stdout = _run([sys.executable, "scripts/eval_article.py", "--json", *_set_args(variant)], env)
+    article = json.loads(stdout)[0]
+    out["article"] = {k: round(100 * article[k], 2) for k in ("recall@1", "recall@5")}
+    return out
+
+
 def measure_latency(variant: str, work: Path, env: dict[str, str]) -> dict[str, Any]:
     """Question latency with the models loaded, in one process."""
     index = work / f"index-article-{variant}"
@@ -215,6 +238,13 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         ("cold `rag ask`, process start to answer (s, median)", "cold", lambda r: f"{r['median_s']}"),
         ("`rag serve` resident memory after the questions (MB)", "serve", lambda r: f"{r['rss_after_mb']}"),
         ("question latency, models loaded, p50 / p95 (ms)", "latency", lambda r: f"{r['p50_ms']} / {r['p95_ms']}"),
+        ("Recall@1 / @5, hybrid: CMRC dev", "quality",
+         lambda r: f"{r['cmrc']['recall@1']} / {r['cmrc']['recall@5']}"),
+        ("Recall@1 / @5, hybrid: DRCD dev", "quality",
+         lambda r: f"{r['drcd']['recall@1']} / {r['drcd']['recall@5']}"),
+        ("Recall@1 / @5, hybrid: article development set", "quality",
+         lambda r: f"{r['article']['recall@1']} / {r['article']['recall@5']}"),
+        ("CMRC dev end to end, reader on: F1 / EM", "quality", lambda r: f"{r['cmrc']['f1']} / {r['cmrc']['em']}"),
     ]
     lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label, key, fmt in rows:
@@ -263,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[v]["serve"] = measure_serve(v, work, args.threads, args.serve_questions)
             if "latency" not in skip:
                 results[v]["latency"] = measure_latency(v, work, env)
+            if "quality" not in skip:
+                results[v]["quality"] = measure_quality(v, env, args.data)
             print(f"{v}: {json.dumps(results[v], ensure_ascii=False)}", file=sys.stderr)
     print("\n".join(table(results)))
     if args.json:
