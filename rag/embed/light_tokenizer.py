@@ -91,21 +91,31 @@ def build_light(tokenizer_json: Path, folder: Path) -> None:
             keys.setdefault(piece[:j], 0)       # prefixes: a lookup stops at the first miss
         keys[piece] = i + 1
     folder.mkdir(parents=True, exist_ok=True)
+    # Every file is written under a temporary name and renamed, and the record last: two processes
+    # making the files at once each leave whole files, and a reader trusts only a current record.
     WordTable.write(folder / "pieces.bin", keys, {}, len(vocab), tokenizer_json.name)
     scores = np.array([s for _, s in vocab], dtype=np.float64)
-    np.save(folder / "scores.npy", scores)
+    _replace(folder / "scores.npy", lambda fh: np.save(fh, scores))
     light = dict(spec)
     specials = sorted({unk_id, *(t["id"] for t in spec.get("added_tokens", []) if t["id"] < len(vocab))})
     light["model"] = {**model, "vocab": [list(vocab[i]) for i in specials]}
-    (folder / "light.json").write_text(json.dumps(light, ensure_ascii=False), encoding="utf-8")
+    _replace(folder / "light.json", lambda fh: fh.write(json.dumps(light, ensure_ascii=False).encode("utf-8")))
     record = {"version": VERSION, "source": _source_stamp(tokenizer_json), "unk_id": unk_id,
               "specials": specials, "min_id": int(scores.argmin()), "min_piece": vocab[int(scores.argmin())][0],
               "max_piece": max(len(p) for p, _ in vocab),
               "added": sorted(t["content"] for t in spec.get("added_tokens", []))}
-    fd, tmp = tempfile.mkstemp(prefix=".record.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
-    os.replace(tmp, folder / "record.json")
+    _replace(folder / "record.json", lambda fh: fh.write(json.dumps(record).encode("utf-8")))
+
+
+def _replace(dest: Path, write: Callable[[Any], Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 class SharedTokenizer:
