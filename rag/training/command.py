@@ -52,6 +52,9 @@ def add_parser(subparsers: Any) -> None:
                    help="start from these reader weights (e.g. a shipped member) instead of a fresh head")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                    help=f"steps between checkpoints (default: {d.checkpoint_every})")
+    p.add_argument("--score-every", type=int, default=d.score_every,
+                   help="also score the selection set every N steps and at the start: a learning curve "
+                        "inside an epoch (default: at epoch ends only)")
     p.add_argument("--max-steps", type=int, default=None, help="stop early (smoke runs)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (default: on)")
     p.add_argument("--install", action="store_true",
@@ -98,7 +101,8 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     cfg = TrainConfig(sets=sets, epochs=args.epochs, seed=args.seed, lr=args.lr,
                       batch_size=args.batch_size, threads=args.threads, bf16=not args.no_bf16,
                       device=args.device, teachers=teachers, distill_weight=args.distill_weight,
-                      select=select, init=args.init, checkpoint_every=args.checkpoint_every)
+                      select=select, init=args.init, checkpoint_every=args.checkpoint_every,
+                      score_every=args.score_every)
     try:
         best = train(cfg, args.out, data_dir=args.data or settings.paths.bench_data, base_dir=args.base,
                      max_steps=args.max_steps, cache_dir=settings.paths.cache_dir)

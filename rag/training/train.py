@@ -48,6 +48,8 @@ class TrainConfig:
                                    #   of drcd/xquad) or "cmrc-select" (the CMRC train selection set)
     bf16: bool = True              # bfloat16 autocast: ~2.5x faster on CPUs with avx512_bf16
     checkpoint_every: int = 100
+    score_every: int = 0           # also score the selection set every this many steps (and at step 0):
+                                   #   a learning curve inside an epoch; 0: at epoch ends only
     threads: int = 0               # 0: torch's default
     device: str = "cpu"            # "cuda" where a GPU is lent: the same steps, ~100x sooner
     teachers: tuple[str, ...] = () # weights files whose averaged logits the reader also learns from
@@ -190,6 +192,13 @@ def _train_step(st: _State, feats: Sequence[Feature], per_epoch: int, pad_id: in
     return float(loss.detach())
 
 
+def _score(st: _State, reader: Any, dev_ex: Sequence[Example], note: _Log) -> None:
+    """Log the selection-set score at this step (a point of the learning curve; nothing is kept)."""
+    scores = evaluate(reader, dev_ex)
+    st.net.train()
+    note("score", step=st.step, dev=scores)
+
+
 def _end_epoch(st: _State, cfg: TrainConfig, out: Path, reader: Any, dev_ex: Sequence[Example], done: int,
                note: _Log) -> None:
     """Score epoch ``done`` on the development articles, write its weights, keep the best."""
@@ -250,6 +259,8 @@ def train(cfg: TrainConfig, out: Path | str, data_dir: Path | str | None = None,
     else:
         note("start", config=asdict(cfg), train_examples=len(train_ex), dev_examples=len(dev_ex),
              features=len(feats), steps=total)
+        if cfg.score_every:
+            _score(st, Reader(st.net, tok, cfg.max_len, cfg.stride, bf16=cfg.bf16), dev_ex, note)
         if teachers:
             note("teachers", dev=evaluate(Reader(teachers, tok, cfg.max_len, cfg.stride, bf16=cfg.bf16), dev_ex))
     _loop(st, cfg, out, tok, feats, dev_ex, teachers, total, max_steps, note)
@@ -271,6 +282,8 @@ def _loop(st: _State, cfg: TrainConfig, out: Path, tok: Any, feats: Sequence[Fea
             note("loss", step=st.step, epoch=epoch + 1, loss=round(sum(running) / len(running), 4),
                  lr=st.sched.get_last_lr()[0], s_per_step=round((time.time() - t0) / len(running), 3))
             running, t0 = [], time.time()
+        if cfg.score_every and st.step % cfg.score_every == 0 and st.step % per_epoch:
+            _score(st, reader, dev_ex, note)
         if st.step % per_epoch == 0:
             _end_epoch(st, cfg, out, reader, dev_ex, st.step // per_epoch, note)
             _checkpoint(st, cfg, out / "checkpoint.pt")

@@ -90,20 +90,25 @@ def _tiny_squad(path: Path) -> None:
 
 
 def test_training_runs_checkpoints_and_resumes(tmp_path, base_dir):
-    """Two steps, then two more from the checkpoint: same config, a log, compact fp16 weights."""
+    """Two steps, then two more from the checkpoint: same config, a log, compact fp16 weights, and
+    the selection set scored at the start and between epoch ends (the learning curve)."""
     from rag.reader.model import FROZEN, read_meta
     from rag.training.train import TrainConfig, train
 
     data = tmp_path / "tiny.json"
     _tiny_squad(data)
     cfg = TrainConfig(sets=(str(data),), epochs=2, batch_size=4, dev_share=0.0, checkpoint_every=1,
-                      max_len=64, stride=16)
+                      max_len=64, stride=16, score_every=1)
     out = tmp_path / "run"
     train(cfg, out, base_dir=base_dir, max_steps=1)
     assert (out / "checkpoint.pt").exists()
     best = train(cfg, out, base_dir=base_dir)
-    events = [json.loads(x)["event"] for x in (out / "log.jsonl").read_text().splitlines()]
+    records = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    events = [r["event"] for r in records]
     assert events[0] == "start" and "resume" in events and events.count("epoch") == 2
+    scored = [r["step"] for r in records if r["event"] == "score"]
+    per_epoch = records[0]["steps"] // cfg.epochs
+    assert scored[0] == 0 and len(scored) > 1 and all(s % per_epoch for s in scored[1:])
     assert best.exists() and read_meta(best)["epoch"] in (1, 2)
     from safetensors import safe_open
 
