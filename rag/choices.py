@@ -177,3 +177,14 @@ class OcrMode(Choice):
 
 __all__ = ["Choice", "EmbedRuntime", "Fusion", "OcrMode", "ReaderMode", "ReaderRuntime", "ReaderShape",
            "RetrievalMode"]
+
+
+class StoreKind(Choice):
+    """Where the index lives: FAISS files in the index folder, or Milvus (a file, a server, a cluster)."""
+
+    FAISS = "faiss"
+    MILVUS = "milvus"
+
+    @classmethod
+    def label(cls) -> str:
+        return "store"

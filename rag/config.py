@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderRuntime, ReaderShape, SpanCheck
+from rag.choices import Choice, EmbedRuntime, Fusion, OcrMode, ReaderMode, ReaderRuntime, ReaderShape, SpanCheck, StoreKind
 from rag.errors import SettingsError
 
 #: The default embedding model: multilingual-e5-small, converted once from the
@@ -162,6 +162,57 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the index lives (*store*; not in the manifest: the same index may be served from anywhere).
+
+    ``uri`` is ``faiss`` (files under the index folder, nothing to start), ``milvus:<file>`` (an
+    embedded milvus-lite file) or ``milvus://host[:port]`` (a Milvus server or cluster;
+    ``milvus+https://`` for TLS).
+
+    >>> StoreSettings("milvus://db.lan").target
+    'http://db.lan:19530'
+    >>> StoreSettings("milvus:./index/milvus.db").target
+    './index/milvus.db'
+    """
+
+    uri: str = "faiss"
+    token: str = ""                 # the Milvus server's token (user:password or an API key); never reported
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uri", str(self.uri).strip())
+        self.target  # noqa: B018 - validates
+
+    @property
+    def kind(self) -> StoreKind:
+        """FAISS or Milvus."""
+        return StoreKind.MILVUS if self.uri.lower().startswith("milvus") else StoreKind.from_str(self.uri)
+
+    @property
+    def target(self) -> str:
+        """What the backend opens: ``""`` for FAISS, else the milvus-lite file or the server URI.
+
+        Raises:
+            SettingsError: a value of none of the three forms.
+        """
+        low = self.uri.lower()
+        forms = "faiss, milvus:<file>, milvus://host[:port]"
+        for prefix, scheme in (("milvus+https://", "https"), ("milvus://", "http")):
+            if low.startswith(prefix):
+                host = self.uri[len(prefix):].rstrip("/")
+                if not host or "/" in host:
+                    raise SettingsError(f"store {self.uri!r}: expected {prefix}host[:port]")
+                return f"{scheme}://{host if ':' in host else host + ':19530'}"
+        if low.startswith("milvus:"):
+            path = self.uri[len("milvus:"):]
+            if not path:
+                raise SettingsError(f"store {self.uri!r}: name the file, e.g. milvus:./index/milvus.db")
+            return path
+        if low == StoreKind.FAISS.value:
+            return ""
+        raise SettingsError(f"unknown store {self.uri!r} (choose from {forms})")
+
+
+@dataclass(frozen=True)
 class ReaderSettings:
     """The trained span reader beside the rules (rag/answer/with_reader.py)."""
 
@@ -238,6 +289,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     reader: ReaderSettings = field(default_factory=ReaderSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     debug: bool = False             # tracebacks on the command line
 
@@ -247,7 +299,7 @@ class Settings:
 
         ``RAG_MODEL``, ``RAG_EMBED_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_READER``, ``RAG_READER_BF16`` (0/1),
         ``RAG_READER_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``,
-        ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
+        ``RAG_STORE``, ``RAG_MILVUS_TOKEN``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
             environ: the variables (default ``os.environ``).
@@ -267,6 +319,8 @@ class Settings:
             "paths.cache_dir": env.get("RAG_CACHE_DIR") or None,
             "paths.bench_data": env.get("RAG_BENCH_DATA") or None,
             "ingest.ocr": env.get("RAG_OCR") or None,
+            "store.uri": env.get("RAG_STORE") or None,
+            "store.token": env.get("RAG_MILVUS_TOKEN") or None,
         }
         if env.get("RAG_READER_BF16") in ("0", "1"):
             changes["reader.bf16"] = env["RAG_READER_BF16"] == "1"
@@ -343,8 +397,11 @@ class Settings:
         """Every field, nested, with Enums and paths as strings (for reports)."""
         def plain(v: Any) -> Any:
             return v.value if isinstance(v, Choice) else str(v) if isinstance(v, Path) else v
-        return {k: ({n: plain(x) for n, x in v.items()} if isinstance(v, dict) else plain(v))
-                for k, v in dataclasses.asdict(self).items()}
+        out = {k: ({n: plain(x) for n, x in v.items()} if isinstance(v, dict) else plain(v))
+               for k, v in dataclasses.asdict(self).items()}
+        if out["store"]["token"]:
+            out["store"]["token"] = "***"   # reports are shown and logged; a token is a secret
+        return out
 
 
 def _sections() -> tuple[str, ...]:

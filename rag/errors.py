@@ -57,8 +57,12 @@ class ModelLoadError(RagError, RuntimeError):
     """The embedding model cannot be loaded."""
 
 
+class StoreError(RagError, RuntimeError):
+    """The index store cannot be reached or used (a Milvus server that does not answer, say)."""
+
+
 class ReaderWeightsError(RagError, RuntimeError):
     """The reader weights are missing or do not fit the base model."""
 
 
-__all__ = ["CorpusError", "DocumentError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "UsageError"]
+__all__ = ["CorpusError", "DocumentError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "StoreError", "UsageError"]

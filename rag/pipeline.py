@@ -30,7 +30,9 @@ from rag.config import Settings
 from rag.embed.protocol import Encoder
 from rag.errors import CorpusError, DocumentError
 from rag.index.build import BuildReport, Progress, build_index, plan_update
-from rag.index.store import IndexStore, StoredIndex
+from rag.index.factory import open_store
+from rag.index.protocol import IndexBackend
+from rag.index.store import StoredIndex
 from rag.ingest.documents import read_source, scan_corpus
 from rag.ingest.layout import boxes_of
 from rag.query.analyse import QueryAnalyser
@@ -64,8 +66,8 @@ class QASystem:
         """
         self.corpus_dir = Path(corpus_dir)
         self._given_docs = list(documents) if documents is not None else None
-        self.store = IndexStore(index_dir)
         self.settings = settings or Settings.from_env()
+        self.store: IndexBackend = open_store(self.settings.store, index_dir)
         self._encoder = encoder
         self._index: StoredIndex | None = None
         self._retriever: Retriever | None = None
@@ -232,6 +234,8 @@ class QASystem:
         """
         if self._retriever is not None:
             return None
+        if getattr(self.store, "shared", False) and self._given_docs is None:
+            return self._use_shared()
         if self.is_stale():
             return self.build(show_progress=show_progress)
         with self._lock:
@@ -240,6 +244,26 @@ class QASystem:
             return self.build(show_progress=show_progress)
         self._use(index)
         return None
+
+    def _use_shared(self) -> None:
+        """Serve a shared store (Milvus) as it is: ``rag index`` writes it, perhaps from another machine
+        with the corpus, so a question never rebuilds it, and one built with other settings is refused
+        rather than overwritten.
+
+        Raises:
+            StoreError: no index there yet, or one built with other model or chunking settings.
+        """
+        from rag.errors import StoreError
+
+        with self._lock:
+            index = self.store.load()
+        if index is None:
+            raise StoreError(f"no index in {self.store.location}: build it with rag index --store {self.settings.store.uri}")
+        why = index.manifest.mismatch(self.settings.index_params())
+        if why:
+            raise StoreError(f"the index in {self.store.location} was built with other settings ({why}); "
+                             f"rebuild it with rag index --store {self.settings.store.uri}, or use its settings")
+        self._use(index)
 
     def _use(self, index: StoredIndex) -> None:
         # Everything is made first and switched together, so that a question being answered in

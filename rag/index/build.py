@@ -26,7 +26,8 @@ from rag.index.bm25 import BM25
 from rag.ingest.chunking import chunk_document, embedding_text
 from rag.embed.protocol import Encoder
 from rag.config import INDEX_FORMAT_VERSION, Settings
-from rag.index.store import DocEntry, IndexStore, Manifest, StoredIndex
+from rag.index.protocol import IndexBackend
+from rag.index.store import DocEntry, Manifest, StoredIndex
 from rag.text.tokens import tokenize
 from rag.types import Chunk, Document
 
@@ -111,7 +112,7 @@ class _Assembly:
 
 
 def build_index(docs: Sequence[Document], settings: Settings, encoder: Encoder,
-                store: IndexStore, show_progress: bool = False, force: bool = False,
+                store: IndexBackend, show_progress: bool = False, force: bool = False,
                 progress: Progress | None = None,
                 skipped: dict[str, list[str]] | None = None) -> tuple[StoredIndex, BuildReport]:
     """Bring the stored index up to date with ``docs`` and return it loaded.

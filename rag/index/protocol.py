@@ -1,12 +1,17 @@
-"""The ``VectorStore`` seam: the chunk vectors of an index, searchable by inner product."""
+"""The index's seams: ``IndexBackend`` (where whole index versions are kept) and ``VectorStore``
+(the chunk vectors of one version, searchable by inner product)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rag.index.store import Manifest, StoredIndex
+    from rag.types import Document
 
 
 @runtime_checkable
@@ -35,3 +40,32 @@ class VectorStore(Protocol):
     def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray: ...
 
     def save(self, folder: Path) -> None: ...
+
+
+@runtime_checkable
+class IndexBackend(Protocol):
+    """Keeps the versions of one corpus's index and says which one is live.
+
+    Contract: ``save`` writes a complete new version and only then makes it live, atomically, so
+    ``load`` (in this process or another) returns either the previous version or the new one,
+    whole; ``load``, ``read_manifest`` and ``read_documents`` return None / ``{}`` when there is no
+    readable version (the caller rebuilds), and raise :class:`~rag.errors.StoreError` only when the
+    store itself cannot be reached. Implementations: ``IndexStore`` (FAISS files, ``store.py``) and
+    ``MilvusStore`` (``milvus_store.py``), made by ``rag.index.factory.open_store``.
+    """
+
+    #: Whether other processes write the same index (then a question never rebuilds it).
+    shared: bool
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        ...
+
+    def read_manifest(self) -> "Manifest | None": ...
+
+    def read_documents(self) -> "dict[str, Document]": ...
+
+    def load(self) -> "StoredIndex | None": ...
+
+    def save(self, index: "StoredIndex") -> object: ...

@@ -145,8 +145,16 @@ class StoredIndex:
 class IndexStore:
     """Reads and atomically writes :class:`StoredIndex` versions in one directory."""
 
+    #: One process's own files: a question may bring the index up to date with the corpus first.
+    shared = False
+
     def __init__(self, root: Path | str):
         self.root = Path(root)
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        return str(self.root)
 
     def current_path(self) -> Path | None:
         """The live version folder, or None when there is no index."""

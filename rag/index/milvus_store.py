@@ -1,0 +1,402 @@
+"""The index in Milvus: one collection per generation, switched by an alias.
+
+The same ``pymilvus`` code talks to an embedded file (milvus-lite, ``milvus:./index/milvus.db``),
+a local server or a cluster (``milvus://host:19530``). For a knowledge base ``kb``:
+
+    rag_<kb>                 alias → the live generation's chunk collection
+    rag_<kb>__g<n>           one row per chunk: row number (primary key), chunk id, document,
+                             start, end, heading, page, text, keyword tokens, dense vector
+    rag_<kb>__g<n>__files    the rest of the generation, as parts of files: manifest.json,
+                             documents.jsonl, layout.npz, bm25.npz (what the FAISS folder holds)
+
+A build writes a whole new generation, flushes it, and only then moves the alias (or creates
+it): a reader resolves the alias once per load and sees one complete generation, never a
+half-written one, and never rows of two. The generation replaced is kept until the next build,
+so a server still reading it finishes; older ones, and any left by a killed build, are dropped.
+
+Dense search runs in Milvus (:class:`MilvusVectorStore`, inner product over the unit vectors, as
+FAISS does). Keyword search uses the generation's own BM25 table, the one the FAISS store keeps:
+the same tokens (jieba with our dictionary and script folding) and the same scores, so both
+stores rank and answer alike (docs/deploy.md says why not Milvus's analyzer).
+
+``pymilvus`` is imported lazily (the ``milvus`` extra); nothing here runs for the FAISS store.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import StoreError
+from rag.index.bm25 import BM25
+from rag.index.store import Manifest, StoredIndex, load_documents, save_documents
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+#: Milvus caps a VARCHAR at 65,535 bytes: files are stored in parts of this many bytes.
+PART_BYTES = 60_000
+#: Rows per insert or query batch (Milvus caps one query at 16,384 rows).
+BATCH = 1_000
+#: The files of a generation besides its chunk rows, in the order they are written.
+FILES = ("bm25.npz", "documents.jsonl", "layout.npz", "manifest.json")
+#: Seconds to wait for a server before saying it cannot be reached.
+CONNECT_TIMEOUT = 10.0
+
+_KB_NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
+
+
+def _pymilvus() -> Any:
+    try:
+        import pymilvus  # lazy: the optional ``milvus`` extra
+    except ImportError:
+        raise StoreError("the Milvus store needs the milvus extra: pip install -e '.[milvus]'") from None
+    return pymilvus
+
+
+class MilvusVectorStore:
+    """The :class:`~rag.index.protocol.VectorStore` of one Milvus generation (read-only).
+
+    Rows are the collection's primary keys. A generation never changes once its alias is moved, so
+    ``add`` and ``delete`` refuse: an update writes a new generation (``MilvusStore.save``).
+    """
+
+    def __init__(self, client: Any, collection: str, dim: int, row_docs: Sequence[str]) -> None:
+        self._client = client
+        self.collection = collection
+        self._dim = dim
+        self._docs = list(row_docs)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    @property
+    def kind(self) -> str:
+        """The Milvus index over the vectors."""
+        return "milvus-flat"
+
+    def add(self, doc: str, vectors: np.ndarray) -> None:
+        raise StoreError(f"Milvus generation {self.collection} is read-only; a build writes a new one")
+
+    def delete(self, doc: str) -> int:
+        raise StoreError(f"Milvus generation {self.collection} is read-only; a build writes a new one")
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """At most ``k`` ``(rows, inner products)``, best first, searched in Milvus."""
+        k = min(k, len(self))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        hits = _call(self._client.search, self.collection, data=[np.asarray(vector, np.float32).tolist()],
+                     anns_field="dense", limit=k, search_params={"metric_type": "IP"}, output_fields=[])
+        found = hits[0] if hits else []
+        rows = np.array([int(h["row"]) for h in found], dtype=np.int64)
+        scores = np.array([float(h["distance"]) for h in found], dtype=np.float32)
+        return rows, scores
+
+    def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        """The stored rows (all when None), in the order asked."""
+        wanted = list(range(len(self))) if rows is None else [int(r) for r in rows]
+        out = np.zeros((len(wanted), self._dim), dtype=np.float32)
+        where = {r: n for n, r in enumerate(wanted)}
+        for a in range(0, len(wanted), BATCH):
+            part = wanted[a:a + BATCH]
+            for rec in _call(self._client.query, self.collection, filter=f"row in {part}",
+                             output_fields=["row", "dense"]):
+                out[where[int(rec["row"])]] = rec["dense"]
+        return out
+
+    def save(self, folder: Path) -> None:
+        raise StoreError(f"Milvus generation {self.collection} lives in Milvus; it is not saved to {folder}")
+
+
+class MilvusStore:
+    """Reads and atomically writes index generations of one knowledge base in Milvus.
+
+    The same methods as :class:`~rag.index.store.IndexStore`, so the pipeline and the build
+    use either.
+
+    Args:
+        uri: a milvus-lite file (``./index/milvus.db``) or a server (``http://host:19530``).
+        kb: the knowledge base (letters, digits and ``_``).
+        token: the server's token (``user:password`` or an API key), if it asks for one.
+        shown: how the store is named in messages (the ``--store`` value).
+    """
+
+    def __init__(self, uri: str, kb: str = "default", token: str = "", shown: str | None = None) -> None:
+        if not _KB_NAME.match(kb):
+            raise StoreError(f"knowledge base {kb!r}: use 1-48 letters, digits or _")
+        self.uri = uri
+        self.kb = kb
+        self.token = token
+        self.shown = shown or uri
+        self.alias = f"rag_{kb}"
+        self._client: Any = None
+
+    #: Other processes, perhaps on other machines, read and write the same index: questions serve
+    #: it as it is and never rebuild it (``QASystem.ensure_index``).
+    shared = True
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        return f"{self.shown} (knowledge base {self.kb})"
+
+    # -- connection -------------------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """The connected ``MilvusClient`` (connected on first use).
+
+        Raises:
+            StoreError: the server cannot be reached or the file cannot be opened.
+        """
+        if self._client is None:
+            pm = _pymilvus()
+            if not self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+                Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._client = pm.MilvusClient(uri=self.uri, token=self.token, timeout=CONNECT_TIMEOUT)
+            except Exception as exc:  # pymilvus raises several types (MilvusException, grpc errors)
+                raise StoreError(f"cannot reach Milvus at {self.shown}: {_first_line(exc)}") from None
+        return self._client
+
+    def close(self) -> None:
+        """Close the connection (a later call reconnects)."""
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def live_collection(self) -> str | None:
+        """The chunk collection the alias points to, or None when there is no index yet."""
+        client = self.client()
+        if self.alias not in _call(client.list_aliases).get("aliases", []):
+            return None
+        return str(_call(client.describe_alias, self.alias)["collection_name"])
+
+    def current_path(self) -> str | None:
+        """The live generation's name (the FAISS store gives its folder), or None."""
+        return self.live_collection()
+
+    def read_manifest(self) -> Manifest | None:
+        """The live manifest alone, or None when there is no readable index."""
+        live = self.live_collection()
+        if live is None:
+            return None
+        try:
+            return Manifest.from_json(json.loads(self._read_file(live, "manifest.json")))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("Milvus manifest of %s unreadable (%s); it will be rebuilt", live, exc)
+            return None
+
+    def read_documents(self) -> dict[str, Document]:
+        """The live generation's documents (texts, pages, layouts), or {} when unreadable."""
+        live = self.live_collection()
+        if live is None:
+            return {}
+        with tempfile.TemporaryDirectory(prefix="rag-milvus-") as tmp:
+            folder = Path(tmp)
+            for name in ("documents.jsonl", "layout.npz"):
+                (folder / name).write_bytes(self._read_file(live, name))
+            return load_documents(folder)
+
+    def load(self) -> StoredIndex | None:
+        """Load the live generation: rows, BM25 table and documents here, vectors searched in Milvus.
+
+        Returns:
+            The index, or None when there is none or it is unreadable.
+        """
+        live = self.live_collection()
+        if live is None:
+            return None
+        try:
+            manifest = Manifest.from_json(json.loads(self._read_file(live, "manifest.json")))
+            with tempfile.TemporaryDirectory(prefix="rag-milvus-") as tmp:
+                folder = Path(tmp)
+                for name in ("bm25.npz", "documents.jsonl", "layout.npz"):
+                    (folder / name).write_bytes(self._read_file(live, name))
+                bm25 = BM25.load(folder / "bm25.npz")
+                documents = load_documents(folder)
+            chunks, tokens = self._read_rows(live)
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            log.warning("Milvus generation %s unreadable (%s); it will be rebuilt", live, exc)
+            return None
+        if len(chunks) != bm25.size or len(chunks) != sum(e.chunks for e in manifest.documents.values()):
+            log.warning("Milvus generation %s is incomplete (%d rows); it will be rebuilt", live, len(chunks))
+            return None
+        dense = MilvusVectorStore(self.client(), live, manifest.dim, [c.doc for c in chunks])
+        return StoredIndex(manifest, chunks, tokens, dense, bm25, None, documents)
+
+    def _read_rows(self, collection: str) -> tuple[list[Chunk], list[list[str]]]:
+        """Every chunk row of a generation, in row order."""
+        fields = ["row", "chunk_id", "doc", "start", "end", "heading", "page", "text", "tokens"]
+        recs = self._by_range(collection, "row", fields)
+        if [int(r["row"]) for r in recs] != list(range(len(recs))):
+            raise ValueError(f"rows of {collection} are not 0..{len(recs) - 1}")
+        chunks = [Chunk(chunk_id=r["chunk_id"], doc=r["doc"], start=int(r["start"]), end=int(r["end"]),
+                        text=r["text"], heading=r["heading"] or None,
+                        page=int(r["page"]) if int(r["page"]) >= 0 else None) for r in recs]
+        return chunks, [json.loads(r["tokens"]) for r in recs]
+
+    def _by_range(self, collection: str, key: str, fields: list[str], expr: str = "") -> list[dict[str, Any]]:
+        """Every record matching ``expr``, fetched in ranges of the integer ``key`` (0, 1, 2, …), sorted by it.
+
+        Ranges rather than ``query_iterator``: Milvus caps one query at 16,384 rows, and milvus-lite
+        has no timestamp service for the iterator.
+        """
+        out: list[dict[str, Any]] = []
+        a = 0
+        while True:
+            where = f"{key} >= {a} and {key} < {a + BATCH}" + (f" and {expr}" if expr else "")
+            batch = _call(self.client().query, collection, filter=where, output_fields=fields)
+            if not batch:
+                break
+            out.extend(batch)
+            a += BATCH
+        out.sort(key=lambda r: int(r[key]))
+        return out
+
+    def _read_file(self, live: str, name: str) -> bytes:
+        """One file of a generation, joined from its parts."""
+        recs = self._by_range(f"{live}__files", "part", ["part", "data"], f'name == "{name}"')
+        if not recs:
+            raise ValueError(f"{name} missing from {live}")
+        if [int(r["part"]) for r in recs] != list(range(len(recs))):
+            raise ValueError(f"{name} of {live} has missing parts")
+        return base64.b64decode("".join(r["data"] for r in recs))
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def save(self, index: StoredIndex) -> str:
+        """Write a new generation, then move the alias to it.
+
+        Args:
+            index: the index to write (its vectors are read from ``index.dense``).
+
+        Returns:
+            The new generation's collection name.
+        """
+        client = self.client()
+        gen = f"{self.alias}__g{time.time_ns()}"
+        live = self.live_collection()
+        self._drop_stale(keep={live} if live else set())
+        # A write that fails or is killed here never becomes live; the next build drops what it left.
+        self._create(gen, index.manifest.dim)
+        self._write_rows(gen, index)
+        self._write_files(gen, index)
+        for name in (gen, f"{gen}__files"):
+            _call(client.flush, name)
+        if live is None:
+            _call(client.create_alias, gen, self.alias)
+        else:
+            _call(client.alter_alias, gen, self.alias)
+        index.path = None
+        log.info("index written to Milvus %s as %s (%d chunks)", self.shown, gen, len(index.chunks))
+        return gen
+
+    def _create(self, gen: str, dim: int) -> None:
+        pm = _pymilvus()
+        dt, client = pm.DataType, self.client()
+        schema = client.create_schema(auto_id=False)
+        schema.add_field("row", dt.INT64, is_primary=True)
+        schema.add_field("chunk_id", dt.VARCHAR, max_length=1024)
+        schema.add_field("doc", dt.VARCHAR, max_length=4096)
+        schema.add_field("start", dt.INT64)
+        schema.add_field("end", dt.INT64)
+        schema.add_field("heading", dt.VARCHAR, max_length=4096)
+        schema.add_field("page", dt.INT64)
+        schema.add_field("text", dt.VARCHAR, max_length=65_535)
+        schema.add_field("tokens", dt.VARCHAR, max_length=65_535)
+        schema.add_field("dense", dt.FLOAT_VECTOR, dim=dim)
+        params = client.prepare_index_params()
+        params.add_index("dense", index_type="FLAT", metric_type="IP")
+        _call(client.create_collection, gen, schema=schema, index_params=params)
+        files = client.create_schema(auto_id=False)
+        files.add_field("key", dt.VARCHAR, is_primary=True, max_length=512)
+        files.add_field("name", dt.VARCHAR, max_length=256)
+        files.add_field("part", dt.INT64)
+        files.add_field("data", dt.VARCHAR, max_length=65_535)
+        files.add_field("v", dt.FLOAT_VECTOR, dim=2)   # Milvus wants a vector field in every collection
+        fparams = client.prepare_index_params()
+        fparams.add_index("v", index_type="FLAT", metric_type="L2")
+        _call(client.create_collection, f"{gen}__files", schema=files, index_params=fparams)
+
+    def _write_rows(self, gen: str, index: StoredIndex) -> None:
+        client = self.client()
+        for a in range(0, len(index.chunks), BATCH):
+            rows = list(range(a, min(a + BATCH, len(index.chunks))))
+            vectors = index.dense.vectors(rows)
+            batch = []
+            for n, r in enumerate(rows):
+                c = index.chunks[r]
+                batch.append({"row": r, "chunk_id": c.chunk_id, "doc": c.doc, "start": c.start, "end": c.end,
+                              "heading": c.heading or "", "page": -1 if c.page is None else c.page,
+                              "text": c.text, "tokens": json.dumps(index.tokens[r], ensure_ascii=False),
+                              "dense": vectors[n].tolist()})
+            _call(client.insert, gen, batch)
+
+    def _write_files(self, gen: str, index: StoredIndex) -> None:
+        client = self.client()
+        with tempfile.TemporaryDirectory(prefix="rag-milvus-") as tmp:
+            folder = Path(tmp)
+            index.bm25.save(folder / "bm25.npz")
+            save_documents(folder, index.documents.values())
+            (folder / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False),
+                                                  encoding="utf-8")
+            for name in FILES:
+                text = base64.b64encode((folder / name).read_bytes()).decode("ascii")
+                parts = [text[i:i + PART_BYTES] for i in range(0, len(text), PART_BYTES)] or [""]
+                rows = [{"key": f"{name}#{n}", "name": name, "part": n, "data": p, "v": [0.0, 0.0]}
+                        for n, p in enumerate(parts)]
+                for a in range(0, len(rows), 100):
+                    _call(client.insert, f"{gen}__files", rows[a:a + 100])
+
+    def generations(self) -> list[str]:
+        """This knowledge base's generation collections, oldest first."""
+        pattern = re.compile(rf"^{re.escape(self.alias)}__g(\d+)$")
+        names = [n for n in _call(self.client().list_collections) if pattern.match(n)]
+        return sorted(names, key=lambda n: int(pattern.match(n).group(1)))  # type: ignore[union-attr]
+
+    def _drop_stale(self, keep: set[str]) -> None:
+        """Drop the generations not in ``keep`` (the one being replaced stays for its readers)."""
+        client = self.client()
+        for name in self.generations():
+            if name in keep:
+                continue
+            for coll in (name, f"{name}__files"):
+                if _call(client.has_collection, coll):
+                    _call(client.drop_collection, coll)
+            log.info("dropped old Milvus generation %s", name)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call pymilvus, turning its errors into a one-line :class:`StoreError`."""
+    try:
+        return fn(*args, **kwargs)
+    except StoreError:
+        raise
+    except Exception as exc:
+        pm = _pymilvus()
+        if isinstance(exc, pm.exceptions.MilvusException) or type(exc).__module__.startswith(("grpc", "pymilvus")):
+            raise StoreError(f"Milvus: {_first_line(exc)}") from exc
+        raise

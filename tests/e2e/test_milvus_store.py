@@ -1,0 +1,138 @@
+"""The index in Milvus (embedded milvus-lite): the same rankings and answers as FAISS, exact offsets,
+generations switched by an alias, bad stores refused with one line. Needs the ``milvus`` extra."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from rag.config import Settings  # noqa: E402
+from rag.errors import StoreError  # noqa: E402
+from rag.index.milvus_store import MilvusStore  # noqa: E402
+from rag.pipeline import QASystem  # noqa: E402
+from tests.helpers import ARTICLE, TESTS  # noqa: E402
+
+
+def _questions(name: str = "article_qa.jsonl") -> list[str]:
+    rows = [json.loads(x) for x in (TESTS / "data" / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r["question"] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def milvus_qa(tmp_path_factory, embedder):
+    """The article indexed into an embedded Milvus file, with the real model."""
+    base = tmp_path_factory.mktemp("milvus")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / "article.txt")
+    settings = Settings.from_env().with_overrides({"store.uri": f"milvus:{base / 'milvus.db'}"})
+    qa = QASystem(corpus, base / "unused-index", settings, encoder=embedder)
+    qa.build()
+    yield qa
+    qa.store.close()
+
+
+def _reloaded(qa: QASystem, embedder) -> QASystem:
+    """A second system on the same store: what another process (a second server) loads."""
+    other = QASystem(qa.corpus_dir, qa.corpus_dir.parent / "unused-index", qa.settings, encoder=embedder)
+    other.store = qa.store   # milvus-lite lets one process hold a file; a server is shared the same way
+    return other
+
+
+def test_milvus_ranks_and_answers_like_faiss(milvus_qa, article_qa, embedder, article_text):
+    loaded = _reloaded(milvus_qa, embedder)
+    loaded.ensure_index()
+    assert not (milvus_qa.corpus_dir.parent / "unused-index").exists()   # nothing went to FAISS files
+    from rag.index.milvus_store import MilvusVectorStore
+
+    assert isinstance(loaded.index.dense, MilvusVectorStore)   # dense search really runs in Milvus
+    questions = _questions() + _questions("article_qa_holdout.jsonl")
+    for q in questions:
+        want, got = article_qa.search(q), loaded.search(q)
+        assert [p.chunk for p in got] == [p.chunk for p in want], q
+        assert [p.score for p in got] == pytest.approx([p.score for p in want], abs=1e-4), q
+        a, b = article_qa.ask(q), loaded.ask(q)
+        assert (b.answer, b.answer_span) == (a.answer, a.answer_span), q
+        if b.answer_span is not None:
+            assert article_text[b.answer_span.start:b.answer_span.end] == b.answer
+        for c in b.citations:
+            assert loaded.document_text(c.doc)[c.start:c.end] == c.text
+
+
+def test_a_rebuild_moves_the_alias_and_keeps_one_old_generation(milvus_qa, embedder):
+    store: MilvusStore = milvus_qa.store
+    first = store.live_collection()
+    milvus_qa.build(force=True)
+    second = store.live_collection()
+    assert second != first and store.generations() == [first, second]
+    milvus_qa.build(force=True)
+    third = store.live_collection()
+    assert store.generations() == [second, third]        # the one before the replaced one is dropped
+    assert _reloaded(milvus_qa, embedder).store.load().manifest.documents.keys() == {"article.txt"}
+
+
+def test_a_half_written_generation_never_goes_live(milvus_qa, embedder, monkeypatch):
+    store: MilvusStore = milvus_qa.store
+    live = store.live_collection()
+    question = _questions()[0]
+    before = milvus_qa.ask(question)
+
+    def dies(*_a, **_k):
+        raise KeyboardInterrupt   # as a kill in the middle of writing the files would
+    monkeypatch.setattr(store, "_write_files", dies)
+    with pytest.raises(KeyboardInterrupt):
+        milvus_qa.build(force=True)
+    monkeypatch.undo()
+    assert store.live_collection() == live
+    again = _reloaded(milvus_qa, embedder)
+    after = again.ask(question)
+    assert before.found and (after.answer, after.answer_span) == (before.answer, before.answer_span)
+    milvus_qa.build(force=True)                           # the next build drops what was left
+    assert len(store.generations()) == 2
+
+
+def test_an_index_built_with_other_chunking_is_refused_not_overwritten(milvus_qa, embedder):
+    live = milvus_qa.store.live_collection()
+    changed = milvus_qa.settings.with_overrides({"chunk.chars": milvus_qa.settings.chunk.chars + 50})
+    other = QASystem(milvus_qa.corpus_dir, milvus_qa.corpus_dir.parent / "unused-index", changed, encoder=embedder)
+    other.store = milvus_qa.store
+    with pytest.raises(StoreError, match="chunk_chars changed"):
+        other.ask(_questions()[0])
+    assert milvus_qa.store.live_collection() == live
+
+
+def test_a_question_on_an_empty_store_says_how_to_build_it(tmp_path, embedder):
+    settings = Settings.from_env().with_overrides({"store.uri": f"milvus:{tmp_path / 'empty.db'}"})
+    qa = QASystem(tmp_path, tmp_path / "unused-index", settings, encoder=embedder)
+    with pytest.raises(StoreError, match="rag index --store milvus:"):
+        qa.ask("上海发布了什么?")
+    qa.store.close()
+
+
+def test_an_unreachable_server_is_one_line_naming_it(tmp_path):
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "search", "--corpus", str(tmp_path),
+                           "--store", "milvus://127.0.0.1:9", "上海"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "milvus://127.0.0.1:9" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_a_store_of_no_known_form_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "search", "--corpus", str(tmp_path),
+                           "--store", "redis://x", "上海"], capture_output=True, text=True, timeout=120,
+                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2 and "faiss, milvus:<file>, milvus://host[:port]" in proc.stderr
+
+
+def test_a_bad_knowledge_base_name_is_refused():
+    with pytest.raises(StoreError):
+        MilvusStore("x.db", kb="a b")
