@@ -177,6 +177,7 @@ class StoreSettings:
 
     uri: str = "faiss"
     token: str = ""                 # the Milvus server's token (user:password or an API key); never reported
+    refresh_seconds: float = 2.0    # how often a server asks a shared store whether a new generation is live
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uri", str(self.uri).strip())

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.answer.boundaries import ExpectedBoundaries
@@ -44,6 +45,20 @@ from rag.types import Answer, Document, Passage, Span
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Live:
+    """Everything one question uses, made from one index generation and swapped as a whole: a
+    question takes it once, so it is answered from one generation even while another is loaded."""
+
+    index: StoredIndex
+    retriever: Retriever
+    analyser: QueryAnalyser
+    step: AnswerStep
+    reader: SpanReader | None
+    generation: object = None       # the store's name of the generation (shared stores), to notice a new one
+    checked: float = 0.0            # when the store was last asked which generation is live
+
+
 class QASystem:
     """Question answering over one corpus directory with one index directory.
 
@@ -69,16 +84,12 @@ class QASystem:
         self.settings = settings or Settings.from_env()
         self.store: IndexBackend = open_store(self.settings.store, index_dir)
         self._encoder = encoder
-        self._index: StoredIndex | None = None
-        self._retriever: Retriever | None = None
-        self._analyser: QueryAnalyser | None = None
-        self._step: AnswerStep | None = None
-        self._uses_reader = False
-        self._reader: SpanReader | None = None
+        self._live: _Live | None = None
         self._docs: dict[str, Document] = {}
         self._converted: dict[str, Document] = {}   # converted by the caller, not yet indexed
         self._skipped: dict[str, list[str]] = {}    # unreadable files of the last corpus read
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
 
     @property
     def encoder(self) -> Encoder:
@@ -220,7 +231,7 @@ class QASystem:
             skipped = self._skipped if self._given_docs is None else {}
             index, report = build_index(docs, self.settings, self.encoder, self.store, show_progress=show_progress,
                                         force=force, progress=progress, skipped=skipped)
-            self._use(index)
+            self._use(index, self.store.current_path())
             return report
 
     def ensure_index(self, show_progress: bool = False) -> BuildReport | None:
@@ -232,17 +243,20 @@ class QASystem:
         Returns:
             The build report, or None when the stored index was used as it was.
         """
-        if self._retriever is not None:
+        if self._live is not None:
+            if self.store.shared and self._given_docs is None:
+                self._refresh_shared()
             return None
-        if getattr(self.store, "shared", False) and self._given_docs is None:
+        if self.store.shared and self._given_docs is None:
             return self._use_shared()
         if self.is_stale():
             return self.build(show_progress=show_progress)
         with self._lock:
+            generation = self.store.current_path()
             index = self.store.load()
         if index is None:
             return self.build(show_progress=show_progress)
-        self._use(index)
+        self._use(index, generation)
         return None
 
     def _use_shared(self) -> None:
@@ -256,6 +270,7 @@ class QASystem:
         from rag.errors import StoreError
 
         with self._lock:
+            generation = self.store.current_path()
             index = self.store.load()
         if index is None:
             raise StoreError(f"no index in {self.store.location}: build it with rag index --store {self.settings.store.uri}")
@@ -263,9 +278,40 @@ class QASystem:
         if why:
             raise StoreError(f"the index in {self.store.location} was built with other settings ({why}); "
                              f"rebuild it with rag index --store {self.settings.store.uri}, or use its settings")
-        self._use(index)
+        self._use(index, generation)
 
-    def _use(self, index: StoredIndex) -> None:
+    def _refresh_shared(self) -> None:
+        """Load the generation a shared store now names, if it is another one (checked at most every
+        ``store.refresh_seconds``): servers pick up a rebuild made elsewhere without a restart."""
+        live = self._live
+        now = time.monotonic()
+        if live is None or now - live.checked < self.settings.store.refresh_seconds:
+            return
+        if not self._refreshing.acquire(blocking=False):
+            return   # another thread is asking; this question uses the generation in hand
+        try:
+            self._refresh_from(live, now)
+        finally:
+            self._refreshing.release()
+
+    def _refresh_from(self, live: _Live, now: float) -> None:
+        try:
+            current = self.store.current_path()
+        except Exception as exc:  # noqa: BLE001 - a store that stops answering: keep the generation in hand
+            log.warning("could not ask %s for its generation (%s)", self.store.location, exc)
+            self._live = replace(live, checked=now)
+            return
+        if current == live.generation:
+            self._live = replace(live, checked=now)
+            return
+        log.info("the index in %s is now %s; loading it", self.store.location, current)
+        try:
+            self._use_shared()
+        except Exception as exc:  # noqa: BLE001 - keep answering from the generation in hand
+            log.warning("could not load the new generation (%s); still answering from %s", exc, live.generation)
+            self._live = replace(live, checked=now)
+
+    def _use(self, index: StoredIndex, generation: object = None) -> None:
         # Everything is made first and switched together, so that a question being answered in
         # another thread sees either the old index or the new one, never a mix.
         retriever = Retriever(index, self.encoder, self.settings)
@@ -280,9 +326,19 @@ class QASystem:
         if self.settings.answer.expected_boundaries:
             chinese, english = ExpectedBoundaries(chinese), ExpectedBoundaries(english)
         step = AnswerStep(ScriptFolding(chinese, self.settings.index.fold_scripts), english)
-        self._index, self._retriever, self._analyser, self._step = index, retriever, analyser, step
-        self._reader = reader
-        self._uses_reader = reader is not None
+        self._live = _Live(index, retriever, analyser, step, reader, generation, time.monotonic())
+
+    @property
+    def generation(self) -> str | None:
+        """The index generation answering now: its version folder (FAISS) or collection (Milvus)."""
+        live = self._current()
+        return None if live.generation is None else str(live.generation)
+
+    def _current(self) -> _Live:
+        """The snapshot a question uses (the index loaded or built first)."""
+        self.ensure_index()
+        assert self._live is not None
+        return self._live
 
     def load_reader(self) -> None:
         """Load the reader now rather than on the first question (a server does, so that a broken
@@ -291,15 +347,13 @@ class QASystem:
         Raises:
             ReaderWeightsError: the weights cannot be loaded.
         """
-        self.ensure_index()
-        load = getattr(self._reader, "load", None)
+        load = getattr(self._current().reader, "load", None)
         if load is not None:
             load()
 
     def uses_reader(self) -> bool:
         """Whether answers come from the trained reader (else from the rules alone)."""
-        self.ensure_index()
-        return self._uses_reader
+        return self._current().reader is not None
 
     def reader_info(self) -> dict | None:
         """Which reader answers: its weights file and training metadata, or None (rules)."""
@@ -307,22 +361,18 @@ class QASystem:
             return None
         from rag.reader.selection import describe, reader_files
 
-        return describe(reader_files(self.settings) or ())
+        return {**describe(reader_files(self.settings) or ()), "runtime": self.settings.reader.runtime.value}
 
     @property
     def index(self) -> StoredIndex:
         """The loaded index (built if needed)."""
-        self.ensure_index()
-        assert self._index is not None
-        return self._index
+        return self._current().index
 
     def analyse(self, question: str, history: Sequence[str] | None = None) -> Query:
         """A question analysed once for the stages below, against this index's vocabulary
         (:meth:`rag.query.analyse.QueryAnalyser.analyse`; raises ``QuestionError`` for an empty or
         over-long question)."""
-        self.ensure_index()
-        assert self._analyser is not None
-        return self._analyser.analyse(question, history)
+        return self._current().analyser.analyse(question, history)
 
     def retrieve(self, query: Query, top_k: int | None = None,
                  mode: RetrievalMode | str = RetrievalMode.HYBRID) -> list[Passage]:
@@ -339,9 +389,7 @@ class QASystem:
         Raises:
             SettingsError: an unknown mode.
         """
-        self.ensure_index()
-        assert self._retriever is not None
-        return self._retriever.search(query, top_k=top_k, mode=mode)
+        return self._current().retriever.search(query, top_k=top_k, mode=mode)
 
     def retrieve_within(self, query: Query, doc: str, top_k: int | None = None) -> list[Passage]:
         """The passages of one document only, ranked as if it were the whole corpus (same scores, same fusion).
@@ -354,9 +402,8 @@ class QASystem:
         Returns:
             Passages, best first (empty for an unknown document).
         """
-        self.ensure_index()
-        assert self._retriever is not None and self._index is not None
-        return self._retriever.search_rows(query, self._index.chunks_of(doc), top_k=top_k)
+        live = self._current()
+        return live.retriever.search_rows(query, live.index.chunks_of(doc), top_k=top_k)
 
     def search(self, query: str, top_k: int | None = None,
                mode: RetrievalMode | str = RetrievalMode.HYBRID) -> list[Passage]:
@@ -374,7 +421,8 @@ class QASystem:
             QuestionError: empty or over-long query.
             SettingsError: an unknown mode.
         """
-        return self.retrieve(self.analyse(query), top_k=top_k, mode=mode)
+        live = self._current()
+        return live.retriever.search(live.analyser.analyse(query), top_k=top_k, mode=mode)
 
     def answer_query(self, query: Query, passages: Sequence[Passage], top_k: int | None = None) -> Answer:
         """Answer an analysed question from the given passages (nothing is retrieved).
@@ -387,14 +435,15 @@ class QASystem:
         Returns:
             The answer.
         """
-        self.ensure_index()
-        assert self._step is not None
-        return self._locate(self._step.answer(query, passages, top_k=top_k))
+        return self._answer_with(self._current(), query, passages, top_k)
 
-    def _locate(self, ans: Answer) -> Answer:
-        """The answer with its page and, for a PDF with a text layer, the boxes of its characters."""
+    @staticmethod
+    def _answer_with(live: _Live, query: Query, passages: Sequence[Passage], top_k: int | None) -> Answer:
+        """Answer from ``live`` alone, with the answer's page and, for a PDF with a text layer, the
+        boxes of its characters."""
+        ans = live.step.answer(query, passages, top_k=top_k)
         span = ans.answer_span
-        doc = self._index.documents.get(span.doc) if span is not None and self._index is not None else None
+        doc = live.index.documents.get(span.doc) if span is not None else None
         if span is None or doc is None or not doc.pages:
             return ans
         located = Span(span.doc, span.start, span.end, doc.page_at(span.start), boxes_of(doc, span.start, span.end))
@@ -439,7 +488,8 @@ class QASystem:
             QuestionError: empty or over-long question.
             SettingsError: an unknown mode.
         """
-        query = self.analyse(question, history)
+        live = self._current()   # one generation for the whole question
+        query = live.analyser.analyse(question, history)
         top_k = top_k or self.settings.retrieval.top_k
-        passages = self.retrieve(query, top_k=max(top_k, 3), mode=mode)
-        return self.answer_query(query, passages, top_k=top_k)
+        passages = live.retriever.search(query, top_k=max(top_k, 3), mode=mode)
+        return self._answer_with(live, query, passages, top_k)

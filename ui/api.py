@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rag.choices import RetrievalMode
@@ -89,11 +90,14 @@ def health(qa: Any) -> dict[str, Any]:
         qa: the question-answering system (index loaded).
 
     Returns:
-        Status, number of chunks and documents, and the model name.
+        Status, number of chunks and documents, the model name, and the index generation answering
+        (a version folder's name, or a Milvus collection: servers sharing a store show when each
+        has picked up a rebuild).
     """
     index = qa.index
+    generation = getattr(qa, "generation", None)
     return {"status": "ok", "chunks": len(index.chunks), "documents": len(index.manifest.documents),
-            "model": index.manifest.model}
+            "model": index.manifest.model, "generation": None if generation is None else Path(generation).name}
 
 
 def warm_up(qa: Any) -> None:

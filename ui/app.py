@@ -152,7 +152,7 @@ def _stats(qa: Any) -> str:
     try:
         index = qa.index
         return (f"{len(index.manifest.documents)} 篇文档 · {len(index.chunks)} 个段落 · "
-                f"模型 {qa.settings.embed.model}")
+                f"模型 {qa.settings.embed.model_id}")
     except Exception:  # noqa: BLE001 - the header is cosmetic
         log.exception("reading index statistics failed")
         return ""

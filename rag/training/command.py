@@ -109,8 +109,10 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise UsageError(str(e)) from None
     if args.install and best.exists():
-        # one file per seed: the first by name is the default reader, all of them reader=ensemble
-        target = WEIGHTS_DIR / f"reader-e5small-zh-seed{cfg.seed}.safetensors"
+        # one file per data and seed: the first by name is the default reader, all of them reader=ensemble;
+        # "cmrc" in the name says the file also carries CMRC 2018 train's licence and credit
+        data = "cmrc-" if "cmrc-train" in cfg.sets else ""
+        target = WEIGHTS_DIR / f"reader-e5small-zh-{data}seed{cfg.seed}.safetensors"
         WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(best, target)
         print(f"installed {best} → {target}", file=out)

@@ -121,6 +121,7 @@ def test_health(client, article_qa):
     assert body["documents"] == 1
     assert body["chunks"] == len(article_qa.index.chunks) > 0
     assert body["model"] == article_qa.settings.embed.model_id
+    assert body["generation"] == article_qa.store.current_path().name     # the live version folder
 
 
 def test_page_is_served_without_outside_urls(client):

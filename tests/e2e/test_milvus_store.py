@@ -136,3 +136,35 @@ def test_a_store_of_no_known_form_is_refused(tmp_path):
 def test_a_bad_knowledge_base_name_is_refused():
     with pytest.raises(StoreError):
         MilvusStore("x.db", kb="a b")
+
+
+def test_an_added_document_alone_is_embedded_and_kept_rows_come_from_milvus(milvus_qa, embedder):
+    note = milvus_qa.corpus_dir / "note.txt"
+    note.write_text("临港新片区发布算力补贴细则。单个项目的补贴最高为八百万元。", encoding="utf-8")
+    try:
+        before = milvus_qa.store.load()
+        report = milvus_qa.build()
+        assert report.plan.added == ["note.txt"] and report.plan.unchanged == ["article.txt"]
+        assert report.embedded_chunks == report.chunks - len(before.chunks)
+        loaded = _reloaded(milvus_qa, embedder)
+        kept = loaded.index.chunks_of("article.txt")
+        assert [loaded.index.chunks[i] for i in kept] == before.chunks
+        assert loaded.index.dense.vectors(kept) == pytest.approx(before.dense.vectors(), abs=1e-6)
+        ans = loaded.ask("临港新片区单个项目的补贴最高为多少?")
+        assert ans.answer_span is not None and ans.answer_span.doc == "note.txt"
+        assert note.read_text(encoding="utf-8")[ans.answer_span.start:ans.answer_span.end] == ans.answer
+    finally:
+        note.unlink()
+        milvus_qa.build()
+
+
+def test_a_server_picks_up_a_new_generation_without_a_restart(milvus_qa, embedder):
+    server = _reloaded(milvus_qa, embedder)
+    server.settings = server.settings.with_overrides({"store.refresh_seconds": 0})
+    question = _questions()[0]
+    first = server.ask(question)
+    before = server.generation
+    milvus_qa.build(force=True)                     # "rag index" elsewhere
+    again = server.ask(question)
+    assert server.generation == milvus_qa.store.live_collection() != before
+    assert (again.answer, again.answer_span) == (first.answer, first.answer_span)
