@@ -8,11 +8,10 @@ article), ``regression/`` (the CMRC floor), ``browser/`` (a real Chromium). The 
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-from tests.helpers import ARTICLE, TESTS
+from tests.helpers import ARTICLE, TESTS, article_corpus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -54,9 +53,7 @@ def article_qa(tmp_path_factory, embedder):
     from rag.pipeline import QASystem
 
     base = tmp_path_factory.mktemp("article")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / "article.txt")
+    corpus = article_corpus(base)
     qa = QASystem(corpus, base / "index", encoder=embedder)
     qa.ensure_index()
     return qa

@@ -16,6 +16,16 @@ DATA = TESTS / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def article_corpus(base: Path) -> Path:
+    """A corpus folder ``base/corpus`` holding a copy of the shipped article; returns it."""
+    import shutil
+
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / "article.txt")
+    return corpus
+
+
 def skip_unless_ci(reason: str) -> None:
     """Skip a test for a missing prerequisite, or fail it under CI, where nothing may be missing.
 

@@ -4,7 +4,6 @@ generations switched by an alias, bad stores refused with one line. Needs the ``
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -17,7 +16,7 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import StoreError  # noqa: E402
 from rag.index.milvus_store import MilvusStore  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
-from tests.helpers import ARTICLE, TESTS  # noqa: E402
+from tests.helpers import TESTS, article_corpus  # noqa: E402
 
 
 def _questions(name: str = "article_qa.jsonl") -> list[str]:
@@ -29,9 +28,7 @@ def _questions(name: str = "article_qa.jsonl") -> list[str]:
 def milvus_qa(tmp_path_factory, embedder):
     """The article indexed into an embedded Milvus file, with the real model."""
     base = tmp_path_factory.mktemp("milvus")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / "article.txt")
+    corpus = article_corpus(base)
     settings = Settings.from_env().with_overrides({"store.uri": f"milvus:{base / 'milvus.db'}"})
     qa = QASystem(corpus, base / "unused-index", settings, encoder=embedder)
     qa.build()

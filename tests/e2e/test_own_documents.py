@@ -16,7 +16,7 @@ from rag.library import Library, Upload
 from rag.pipeline import QASystem
 from tests.docfactory import (have_cjk_font, make_docx, make_html, make_pdf, make_pdf_without_tounicode,
                               make_scanned_pdf)
-from tests.helpers import ARTICLE
+from tests.helpers import ARTICLE, article_corpus
 
 pytestmark = pytest.mark.skipif(not have_cjk_font(), reason="fonts-wqy-microhei is not installed")
 
@@ -43,9 +43,7 @@ HTML_BODY = ("<nav>首页 | 新闻 | 联系我们</nav><h1>数据中心建设公
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory, embedder):
     base = tmp_path_factory.mktemp("own")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / "article.txt")
+    corpus = article_corpus(base)
     (corpus / "政策.pdf").write_bytes(make_pdf(PDF_PAGES))
     (corpus / "通知.docx").write_bytes(make_docx(DOCX_BLOCKS))
     (corpus / "公告.html").write_bytes(make_html(HTML_BODY, encoding="gbk"))
