@@ -60,6 +60,9 @@ def _pymilvus() -> Any:
         import pymilvus  # lazy: the optional ``milvus`` extra
     except ImportError:
         raise StoreError("the Milvus store needs the milvus extra: pip install -e '.[milvus]'") from None
+    # pymilvus logs every failed call with a traceback on its own handler; the error reaches the
+    # user once, as a one-line StoreError (_call)
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     return pymilvus
 
 
@@ -144,6 +147,7 @@ class MilvusStore:
         self.shown = shown or uri
         self.alias = f"rag_{kb}"
         self._client: Any = None
+        self._loaded: set[str] = set()
 
     #: Other processes, perhaps on other machines, read and write the same index: questions serve
     #: it as it is and never rebuild it (``QASystem.ensure_index``).
@@ -187,7 +191,13 @@ class MilvusStore:
         client = self.client()
         if self.alias not in _call(client.list_aliases).get("aliases", []):
             return None
-        return str(_call(client.describe_alias, self.alias)["collection_name"])
+        live = str(_call(client.describe_alias, self.alias)["collection_name"])
+        if live not in self._loaded:
+            # a collection written by another process is released until loaded into memory here
+            for name in (live, f"{live}__files"):
+                _call(client.load_collection, name)
+            self._loaded.add(live)
+        return live
 
     def current_path(self) -> str | None:
         """The live generation's name (the FAISS store gives its folder), or None."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,23 @@ def test_a_server_picks_up_a_new_generation_without_a_restart(milvus_qa, embedde
     again = server.ask(question)
     assert server.generation == milvus_qa.store.live_collection() != before
     assert (again.answer, again.answer_span) == (first.answer, first.answer_span)
+
+
+def test_index_then_ask_in_separate_processes_as_the_readme_says(tmp_path):
+    """`rag index --store milvus:…` then `rag ask --store milvus:…`: the second process finds the
+    collections released and must load them; no pymilvus traceback reaches the user."""
+    corpus = article_corpus(tmp_path)
+    store = f"milvus:{tmp_path / 'milvus.db'}"
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    run = [sys.executable, "-m", "rag.cli"]
+    built = subprocess.run(run + ["index", "--corpus", str(corpus), "--store", store],
+                           capture_output=True, text=True, timeout=600, env=env)
+    assert built.returncode == 0, built.stderr
+    asked = subprocess.run(run + ["ask", "--corpus", str(corpus), "--store", store, "--json",
+                                  "湖北到2025年人工智能产业规模超过多少?"],
+                           capture_output=True, text=True, timeout=600, env=env)
+    assert asked.returncode == 0 and "Traceback" not in asked.stderr, asked.stderr
+    body = json.loads(asked.stdout)
+    text = (corpus / "article.txt").read_text(encoding="utf-8")
+    assert "1500亿元" in body["answer"]
+    assert text[body["answer_span"]["start"]:body["answer_span"]["end"]] == body["answer"]
