@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -161,6 +162,27 @@ class AnswerSettings:
     #   or neither (rag/answer/boundaries.py)
 
 
+DEFAULT_KB = "default"
+_KB_NAME = re.compile(r"^[a-z0-9_]{1,48}$")
+
+
+def check_kb_name(name: object) -> str:
+    """A knowledge base's name, checked: it names a folder and a Milvus alias, so lowercase
+    letters, digits and ``_`` only.
+
+    >>> check_kb_name(" HR ")
+    'hr'
+    >>> check_kb_name("人事")
+    Traceback (most recent call last):
+    ...
+    rag.errors.SettingsError: knowledge base '人事': use 1-48 letters, digits or _ (e.g. hr, team_2)
+    """
+    value = str(name).strip().lower()
+    if not _KB_NAME.match(value):
+        raise SettingsError(f"knowledge base {name!r}: use 1-48 letters, digits or _ (e.g. hr, team_2)")
+    return value
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Where the index lives (*store*; not in the manifest: the same index may be served from anywhere).
@@ -178,9 +200,11 @@ class StoreSettings:
     uri: str = "faiss"
     token: str = ""                 # the Milvus server's token (user:password or an API key); never reported
     refresh_seconds: float = 2.0    # how often a server asks a shared store whether a new generation is live
+    kb: str = DEFAULT_KB            # the knowledge base: its own corpus folder, index and collection (rag/kb.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uri", str(self.uri).strip())
+        object.__setattr__(self, "kb", check_kb_name(self.kb))
         self.target  # noqa: B018 - validates
 
     @property
@@ -276,6 +300,7 @@ class PathSettings:
     """Where converted models and the public benchmark sets live."""
 
     cache_dir: Path = Path.home() / ".cache" / "rag-zh"
+    kb_root: Path = Path("kb")      # knowledge bases other than the default: <kb_root>/<name>/{corpus,index}
     bench_data: Path = (_REPO.parent / "shared" / "bench").resolve()
 
 
@@ -300,7 +325,7 @@ class Settings:
 
         ``RAG_MODEL``, ``RAG_EMBED_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_READER``, ``RAG_READER_BF16`` (0/1),
         ``RAG_READER_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``,
-        ``RAG_STORE``, ``RAG_MILVUS_TOKEN``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
+        ``RAG_STORE``, ``RAG_MILVUS_TOKEN``, ``RAG_KB``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
             environ: the variables (default ``os.environ``).
@@ -322,6 +347,7 @@ class Settings:
             "ingest.ocr": env.get("RAG_OCR") or None,
             "store.uri": env.get("RAG_STORE") or None,
             "store.token": env.get("RAG_MILVUS_TOKEN") or None,
+            "store.kb": env.get("RAG_KB") or None,
         }
         if env.get("RAG_READER_BF16") in ("0", "1"):
             changes["reader.bf16"] = env["RAG_READER_BF16"] == "1"

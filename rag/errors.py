@@ -65,4 +65,8 @@ class ReaderWeightsError(RagError, RuntimeError):
     """The reader weights are missing or do not fit the base model."""
 
 
-__all__ = ["CorpusError", "DocumentError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "StoreError", "UsageError"]
+class KnowledgeBaseError(RagError, LookupError):
+    """A knowledge base that has neither a corpus folder nor an index (the API answers 404)."""
+
+
+__all__ = ["CorpusError", "DocumentError", "KnowledgeBaseError", "ModelLoadError", "QuestionError", "RagError", "ReaderWeightsError", "SettingsError", "StoreError", "UsageError"]

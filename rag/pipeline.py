@@ -364,6 +364,11 @@ class QASystem:
         return {**describe(reader_files(self.settings) or ()), "runtime": self.settings.reader.runtime.value}
 
     @property
+    def loaded(self) -> bool:
+        """Whether an index is in hand (loading one may mean building it)."""
+        return self._live is not None
+
+    @property
     def index(self) -> StoredIndex:
         """The loaded index (built if needed)."""
         return self._current().index

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.choices import RetrievalMode
+from rag.config import check_kb_name
 from rag.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class AskRequest:
     history: tuple[str, ...] = ()
     top_k: int | None = None
     mode: RetrievalMode = RetrievalMode.HYBRID
+    kb: str | None = None           # the knowledge base (None: the server's default)
 
 
 def parse_ask_request(raw: bytes) -> AskRequest:
@@ -80,14 +82,35 @@ def parse_ask_request(raw: bytes) -> AskRequest:
         mode = RetrievalMode.from_str(body.get("mode") or RetrievalMode.HYBRID)
     except SettingsError as exc:
         raise RequestError(f'"mode": {exc}') from None
-    return AskRequest(question, tuple(history), top_k, mode)
+    return AskRequest(question, tuple(history), top_k, mode, parse_kb(body.get("kb")))
 
 
-def health(qa: Any) -> dict[str, Any]:
+def parse_kb(value: object) -> str | None:
+    """A request's knowledge base name, checked (whether it exists is the server's question).
+
+    >>> parse_kb(None), parse_kb("HR")
+    (None, 'hr')
+    >>> parse_kb(3)
+    Traceback (most recent call last):
+    ...
+    ui.api.RequestError: "kb" 应为知识库名 / "kb" must be a knowledge base name
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RequestError('"kb" 应为知识库名 / "kb" must be a knowledge base name')
+    try:
+        return check_kb_name(value)
+    except SettingsError as exc:
+        raise RequestError(f'"kb": {exc}') from None
+
+
+def health(qa: Any, kbs: Any | None = None) -> dict[str, Any]:
     """The body of ``GET /api/health``.
 
     Args:
-        qa: the question-answering system (index loaded).
+        qa: the question-answering system (index loaded) of the default knowledge base.
+        kbs: the server's :class:`rag.kb.KnowledgeBases`: adds ``knowledge_bases``.
 
     Returns:
         Status, number of chunks and documents, the model name, and the index generation answering
@@ -96,8 +119,12 @@ def health(qa: Any) -> dict[str, Any]:
     """
     index = qa.index
     generation = getattr(qa, "generation", None)
-    return {"status": "ok", "chunks": len(index.chunks), "documents": len(index.manifest.documents),
-            "model": index.manifest.model, "generation": None if generation is None else Path(generation).name}
+    out = {"status": "ok", "chunks": len(index.chunks), "documents": len(index.manifest.documents),
+           "model": index.manifest.model, "generation": None if generation is None else Path(generation).name,
+           "kb": qa.settings.store.kb}
+    if kbs is not None:
+        out["knowledge_bases"] = kbs.describe()
+    return out
 
 
 def warm_up(qa: Any) -> None:

@@ -92,11 +92,21 @@ class ChatHandlers:
     """
 
     def __init__(self, qa: Any, default_top_k: int):
-        self.qa = qa
+        """
+        Args:
+            qa: a :class:`~rag.pipeline.QASystem`, or the :class:`rag.kb.KnowledgeBases` to choose from.
+            default_top_k: passages shown when the slider gives none.
+        """
+        self.kbs = knowledge_bases(qa)
         self.default_top_k = default_top_k
 
+    @property
+    def qa(self) -> Any:
+        """The default knowledge base's system."""
+        return self.kbs.system(None)
+
     def ask(self, question: str | None, top_k: float | None, messages: list[Message] | None,
-            questions: list[str] | None) -> Iterator[tuple[Any, ...]]:
+            questions: list[str] | None, kb: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Answer one question: first show it with a "searching" bubble, then the reply.
 
         Args:
@@ -104,6 +114,7 @@ class ChatHandlers:
             top_k: passages to show (slider value).
             messages: the chat so far (this session's state).
             questions: the raw questions asked so far.
+            kb: the knowledge base chosen (None: the server's default).
 
         Yields:
             ``(textbox value, chatbot messages, messages state, questions state, sources HTML)``.
@@ -120,14 +131,16 @@ class ChatHandlers:
                             {"role": "assistant", "content": PENDING}]
         yield "", shown, messages, questions, gr.update()
         try:
-            ans = self.qa.ask(q, top_k=k, history=questions[-5:])
-        except QuestionError as exc:
+            qa = self.kbs.system(kb)
+            ans = qa.ask(q, top_k=k, history=questions[-5:])
+        except (QuestionError, RagError) as exc:    # RagError: a knowledge base gone or without documents
             reply, sources = render_error(str(exc)), gr.update()
         except Exception:  # noqa: BLE001 - the page shows a message; the log has the trace
             log.exception("answering %r failed", q)
             reply, sources = render_error("内部错误, 请稍后再试 / internal error"), gr.update()
         else:
-            reply, sources = render_reply(ans, self.qa.document_text), render_sources(ans, k)
+            link_kb = None if qa.settings.store.kb == self.kbs.default else qa.settings.store.kb
+            reply, sources = render_reply(ans, qa.document_text), render_sources(ans, k, kb=link_kb)
             questions.append(q)
         messages = shown[:-1] + [{"role": "assistant", "content": reply}]
         yield "", messages, messages, questions, sources
@@ -142,13 +155,26 @@ class ChatHandlers:
         return "", [], [], [], render_sources(None)
 
 
-def _header(qa: Any) -> str:
+def _header(qa: Any, kb: str | None = None) -> str:
+    where = f"知识库 {kb} · " if kb else ""
     return (f'<header class="rag-header"><div class="rag-title">中文文档问答</div>'
             f'<div class="rag-subtitle">答案逐字摘自文档, 并标明出处 · 完全离线 · '
-            f'<span class="rag-stats">{esc(_stats(qa))}</span></div></header>')
+            f'<span class="rag-stats">{esc(where + _stats(qa))}</span></div></header>')
+
+
+def header_of(kbs: Any, kb: str | None) -> str:
+    """The page header for the chosen knowledge base (named only when there is a choice)."""
+    name = kb or kbs.default
+    try:
+        qa = kbs.system(name)
+    except RagError:
+        qa = None
+    return _header(qa, name if len(kbs.names()) > 1 else None)
 
 
 def _stats(qa: Any) -> str:
+    if qa is None:
+        return ""
     try:
         index = qa.index
         return (f"{len(index.manifest.documents)} 篇文档 · {len(index.chunks)} 个段落 · "
@@ -165,28 +191,41 @@ class DocumentHandlers:
     that polls it is switched on by an upload and off when the job is finished.
     """
 
-    def __init__(self, qa: Any, lib: Any):
-        self.qa = qa
-        self.lib = lib
+    def __init__(self, kbs: Any):
+        """
+        Args:
+            kbs: the :class:`rag.kb.KnowledgeBases` whose libraries the panel shows (the chosen one's).
+        """
+        self.kbs = kbs
 
-    def _docs(self) -> tuple[str, Any]:
+    def _docs(self, kb: str | None) -> tuple[str, Any]:
         gr = _gradio()
-        docs = self.lib.list()
-        return render_library(docs), gr.update(choices=[d.doc for d in docs], value=None)
+        docs = self.kbs.library(kb).list()
+        link_kb = None if not kb or kb == self.kbs.default else kb
+        return render_library(docs, kb=link_kb), gr.update(choices=[d.doc for d in docs], value=None)
 
-    def refresh(self) -> tuple[Any, ...]:
-        """The document list, the delete dropdown and the header (page load, job done, delete).
+    def refresh(self, kb: str | None = None) -> tuple[Any, ...]:
+        """The document list, the delete dropdown and the header (page load, job done, delete,
+        another knowledge base chosen).
+
+        Args:
+            kb: the knowledge base chosen (None: the server's default).
 
         Returns:
             ``(documents HTML, dropdown update, header HTML)``.
         """
-        return (*self._docs(), _header(self.qa))
+        try:
+            return (*self._docs(kb), header_of(self.kbs, kb))
+        except RagError as exc:         # a knowledge base with no documents yet, or gone
+            gr = _gradio()
+            return render_error(str(exc)), gr.update(choices=[], value=None), header_of(self.kbs, kb)
 
-    def upload(self, paths: list[str] | str | None) -> tuple[Any, ...]:
+    def upload(self, paths: list[str] | str | None, kb: str | None = None) -> tuple[Any, ...]:
         """Start indexing the files just dropped or chosen.
 
         Args:
             paths: the files Gradio saved (their base names are the names the user gave).
+            kb: the knowledge base they go to.
 
         Returns:
             ``(file input cleared, progress HTML, job id state, timer, message HTML)``.
@@ -200,8 +239,9 @@ class DocumentHandlers:
             paths = [paths]
         try:
             uploads = [Upload(name=os.path.basename(str(p)), data=Path(p).read_bytes()) for p in paths]
-            self.lib.check(uploads)
-            job = self.lib.submit(uploads)
+            lib = self.kbs.library(kb)
+            lib.check(uploads)
+            job = lib.submit(uploads)
         except RagError as exc:
             return None, gr.update(), gr.update(), gr.Timer(active=False), render_error(str(exc))
         except OSError as exc:
@@ -209,29 +249,39 @@ class DocumentHandlers:
             return None, gr.update(), gr.update(), gr.Timer(active=False), render_error("无法读取上传的文件")
         return None, render_progress(job), job.id, gr.Timer(active=True), ""
 
-    def poll(self, job_id: str | None) -> tuple[Any, ...]:
+    def poll(self, job_id: str | None, kb: str | None = None) -> tuple[Any, ...]:
         """One look at this session's job.
 
         Args:
             job_id: the job of the latest upload.
+            kb: the knowledge base chosen.
 
         Returns:
             ``(progress HTML, documents HTML, dropdown, header HTML, timer)``; the list, the
             dropdown and the header change only once the job is finished.
         """
         gr = _gradio()
-        job = self.lib.job(job_id) if job_id else None
+        # a job is found in whichever knowledge base took it (the choice may have changed since)
+        job = None
+        for name in self.kbs.names() if job_id else ():
+            job = self.kbs.library(name).job(job_id) if self._made(name) else None
+            if job is not None:
+                break
         if job is None:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)
         if not job.finished:
             return render_progress(job), gr.update(), gr.update(), gr.update(), gr.Timer(active=True)
-        return (render_progress(job), *self.refresh(), gr.Timer(active=False))
+        return (render_progress(job), *self.refresh(kb), gr.Timer(active=False))
 
-    def delete(self, doc: str | None) -> tuple[Any, ...]:
+    def _made(self, name: str) -> bool:
+        return self.kbs.has_library(name)
+
+    def delete(self, doc: str | None, kb: str | None = None) -> tuple[Any, ...]:
         """Remove the chosen document (the index is rebuilt without it).
 
         Args:
             doc: the document id chosen in the dropdown.
+            kb: the knowledge base chosen.
 
         Returns:
             ``(documents HTML, dropdown, header HTML, message HTML)``.
@@ -240,58 +290,83 @@ class DocumentHandlers:
         if not doc:
             return gr.update(), gr.update(), gr.update(), render_error("请先选择要删除的文档")
         try:
-            info = self.lib.remove(doc)
+            info = self.kbs.library(kb).remove(doc)
         except RagError as exc:
-            return (*self.refresh(), render_error(str(exc)))
-        return (*self.refresh(), f'<div class="rag-doc-msg">已删除 {esc(info.doc)}</div>')
+            return (*self.refresh(kb), render_error(str(exc)))
+        return (*self.refresh(kb), f'<div class="rag-doc-msg">已删除 {esc(info.doc)}</div>')
+
+
+def knowledge_bases(qa: Any) -> Any:
+    """``qa`` itself when it is a :class:`rag.kb.KnowledgeBases`, else the knowledge bases around
+    a :class:`~rag.pipeline.QASystem` (it answers for its own)."""
+    if hasattr(qa, "library") and hasattr(qa, "names"):
+        return qa
+    from rag.kb import KnowledgeBases
+
+    return KnowledgeBases(qa.settings, first=qa)
 
 
 def answer_api(qa: Any) -> Any:
     """The function behind the public ``/answer`` endpoint (same JSON as ``POST /api/ask``).
 
     Args:
-        qa: the question-answering system.
+        qa: the question-answering system, or the :class:`rag.kb.KnowledgeBases` served.
 
     Returns:
-        ``answer(question, history=None, top_k=None) -> dict``; a bad request raises
+        ``answer(question, history=None, top_k=None, kb=None) -> dict``; a bad request raises
         ``gr.Error`` with the API's one-line message.
     """
-    def answer(question: str, history: list[str] | None = None, top_k: int | None = None) -> dict[str, Any]:
+    kbs = knowledge_bases(qa)
+
+    def answer(question: str, history: list[str] | None = None, top_k: int | None = None,
+               kb: str | None = None) -> dict[str, Any]:
         """Answer one question from the documents: exactly the JSON of POST /api/ask.
 
         Args:
             question: the question.
             history: earlier questions of the conversation (follow-ups), oldest first.
             top_k: passages to cite (1-50; default from the settings).
+            kb: the knowledge base (default: the server's).
         """
         gr = _gradio()
-        body = {"question": question, "history": history, "top_k": top_k}
+        body = {"question": question, "history": history, "top_k": top_k, "kb": kb}
         try:
             req = parse_ask_request(json.dumps(body, ensure_ascii=False).encode("utf-8"))
-            return qa.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
-        except (RequestError, QuestionError) as exc:
+            system = kbs.system(req.kb)
+            return system.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
+        except (RequestError, RagError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     return answer
 
 
-def build_demo(qa: Any, lib: Any | None = None) -> Any:
+def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None) -> Any:
     """The Gradio Blocks of the chat page.
 
     Args:
-        qa: a :class:`~rag.pipeline.QASystem` (index loaded or loadable).
+        qa: a :class:`~rag.pipeline.QASystem` (index loaded or loadable): the default knowledge base.
         lib: a :class:`rag.library.Library` over ``qa``: adds the documents panel.
+        kbs: the :class:`rag.kb.KnowledgeBases` to choose from (default: ``qa``'s and those beside it);
+            the selector shows when there is more than one.
 
     Returns:
         A ``gr.Blocks`` (not launched).
     """
     gr = _gradio()
+    if kbs is None:
+        from rag.kb import KnowledgeBases
+
+        kbs = KnowledgeBases(qa.settings, first=qa, first_library=lib)
     default_k = min(int(qa.settings.retrieval.top_k), MAX_PASSAGES)
-    handlers = ChatHandlers(qa, default_k)
+    handlers = ChatHandlers(kbs, default_k)
+    names = kbs.names()
     with gr.Blocks(title="中文文档问答", analytics_enabled=False) as demo:
         messages = gr.State([])
         questions = gr.State([])
-        header = gr.HTML(_header(qa), js_on_load=None, elem_id="rag-header")
+        header = gr.HTML(header_of(kbs, None), js_on_load=None, elem_id="rag-header")
+        # one conversation per knowledge base: choosing another clears the chat
+        kb = gr.Dropdown(choices=names, value=kbs.default, label="知识库", elem_id="rag-kb",
+                         visible=len(names) > 1, allow_custom_value=False, interactive=True)
         with gr.Row(equal_height=False, elem_classes=["rag-main"]):
             with gr.Column(scale=3, min_width=320, elem_classes=["rag-chat-col"]):
                 chatbot = gr.Chatbot(
@@ -316,24 +391,29 @@ def build_demo(qa: Any, lib: Any | None = None) -> Any:
                                       elem_id="rag-clear")
             with gr.Column(scale=2, min_width=300, elem_classes=["rag-sources-col"]):
                 if lib is not None:
-                    _documents_panel(gr, demo, qa, lib, header)
+                    _documents_panel(gr, demo, kbs, header, kb)
                 gr.HTML('<div class="rag-panel-title">来源</div>', js_on_load=None)
                 sources = gr.HTML(render_sources(None), elem_id="rag-sources", js_on_load=None)
 
         outputs = [box, chatbot, messages, questions, sources]
-        box.submit(handlers.ask, [box, top_k, messages, questions], outputs, **PRIVATE)
-        send.click(handlers.ask, [box, top_k, messages, questions], outputs, **PRIVATE)
+        box.submit(handlers.ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
+        send.click(handlers.ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
         for b in example_buttons:
-            b.click(handlers.ask, [b, top_k, messages, questions], outputs, **PRIVATE)
+            b.click(handlers.ask, [b, top_k, messages, questions, kb], outputs, **PRIVATE)
         clear.click(handlers.clear, None, outputs, queue=False, **PRIVATE)
         chatbot.clear(handlers.clear, None, outputs, queue=False, **PRIVATE)  # the chatbot's own trash icon
-        gr.api(answer_api(qa), api_name="answer")
+        kb.change(handlers.clear, None, outputs, queue=False, **PRIVATE)
+        if lib is None:
+            kb.change(lambda name: header_of(kbs, name), [kb], [header], queue=False, **PRIVATE)
+        gr.api(answer_api(kbs), api_name="answer")
     return demo
 
 
-def _documents_panel(gr: Any, demo: Any, qa: Any, lib: Any, header: Any) -> None:
-    """The documents accordion: upload, progress, the list, delete (inside the current column)."""
-    docs = DocumentHandlers(qa, lib)
+def _documents_panel(gr: Any, demo: Any, kbs: Any, header: Any, kb: Any) -> None:
+    """The documents accordion: upload, progress, the list, delete (inside the current column), of
+    the knowledge base chosen in ``kb``."""
+    docs = DocumentHandlers(kbs)
+    lib = kbs.library(None)
     with gr.Accordion("文档 · 添加与管理", open=True, elem_id="rag-documents"):
         files = gr.File(file_count="multiple", label="拖放或选择文件 (PDF、Word、HTML、EPUB、TXT、Markdown)",
                         elem_id="rag-upload")
@@ -347,10 +427,11 @@ def _documents_panel(gr: Any, demo: Any, qa: Any, lib: Any, header: Any) -> None
         job_id = gr.State(None)
         timer = gr.Timer(POLL_S, active=False)
     # queue=False: polling and starting a job are quick, and must not wait behind questions
-    files.upload(docs.upload, [files], [files, progress, job_id, timer, message], queue=False, **PRIVATE)
-    timer.tick(docs.poll, [job_id], [progress, doclist, chosen, header, timer], queue=False, **PRIVATE)
-    delete.click(docs.delete, [chosen], [doclist, chosen, header, message], concurrency_limit=1, **PRIVATE)
-    demo.load(docs.refresh, None, [doclist, chosen, header], queue=False, **PRIVATE)
+    files.upload(docs.upload, [files, kb], [files, progress, job_id, timer, message], queue=False, **PRIVATE)
+    timer.tick(docs.poll, [job_id, kb], [progress, doclist, chosen, header, timer], queue=False, **PRIVATE)
+    delete.click(docs.delete, [chosen, kb], [doclist, chosen, header, message], concurrency_limit=1, **PRIVATE)
+    demo.load(docs.refresh, [kb], [doclist, chosen, header], queue=False, **PRIVATE)
+    kb.change(docs.refresh, [kb], [doclist, chosen, header], **PRIVATE)
 
 
 def launch_options() -> dict[str, Any]:
@@ -368,7 +449,7 @@ def launch_options() -> dict[str, Any]:
     return opts
 
 
-def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None) -> Any:
+def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None, kbs: Any | None = None) -> Any:
     """Mount the chat page on a FastAPI app.
 
     Args:
@@ -376,12 +457,13 @@ def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None) -> Any:
         qa: the question-answering system.
         path: where the page lives.
         lib: the :class:`rag.library.Library` of the documents panel (None: no panel).
+        kbs: the :class:`rag.kb.KnowledgeBases` to choose from (default: ``qa``'s and those beside it).
 
     Returns:
         The app.
     """
     gr = _gradio()
-    demo = build_demo(qa, lib)
+    demo = build_demo(qa, lib, kbs)
     # Gradio refuses a larger file before our handler reads it (the library checks again, by content)
     max_file = f"{float(qa.settings.ingest.max_file_mb):g}mb"
     return gr.mount_gradio_app(app, demo, path=path, footer_links=[], run_history=False,

@@ -31,7 +31,9 @@ request. Every error body is ``{"error": "one line"}``.
 # No ``from __future__ import annotations``: FastAPI must see the real ``Request`` class
 # in the signature of the handlers defined inside add_document_routes().
 
+import functools
 import html
+import inspect
 import logging
 import math
 from collections.abc import Sequence
@@ -163,11 +165,12 @@ def _date(iso: str) -> str:
     return str(iso).replace("T", " ")[:16]
 
 
-def render_library(docs: Sequence[Any]) -> str:
+def render_library(docs: Sequence[Any], kb: str | None = None) -> str:
     """HTML table of the indexed documents: name, format, pages, chunks, date added.
 
     Args:
         docs: :class:`rag.library.DocInfo` records.
+        kb: their knowledge base (the viewer links name it; None: the server's default).
 
     Returns:
         Safe HTML.
@@ -178,7 +181,7 @@ def render_library(docs: Sequence[Any]) -> str:
     for d in docs:
         warn = (f' <span class="rag-warn" title="{html.escape("; ".join(d.warnings))}">⚠</span>'
                 if d.warnings else "")
-        rows.append(f"<tr><td class=\"rag-doc-name\"><a href=\"{html.escape(view_url(d.doc))}\" target=\"_blank\" "
+        rows.append(f"<tr><td class=\"rag-doc-name\"><a href=\"{html.escape(view_url(d.doc, kb=kb))}\" target=\"_blank\" "
                     f"rel=\"noopener\">{html.escape(d.doc)}</a>{warn}</td>"
                     f"<td>{html.escape(str(d.format))}</td><td>{int(d.pages) or '–'}</td>"
                     f"<td>{int(d.chunks)}</td><td>{html.escape(_date(d.added_at))}</td></tr>")
@@ -304,7 +307,7 @@ def _pages_between(document: Any, start: int, end: int) -> list[int]:
 
 
 def render_viewer(document: Any, start: int | None = None, end: int | None = None,
-                  astart: int | None = None, aend: int | None = None) -> str:
+                  astart: int | None = None, aend: int | None = None, kb: str | None = None) -> str:
     """The viewer page of a document at a cited place.
 
     Args:
@@ -313,6 +316,7 @@ def render_viewer(document: Any, start: int | None = None, end: int | None = Non
         end: its end.
         astart: the answer's start.
         aend: its end.
+        kb: the knowledge base the document belongs to (None: the server's default).
 
     Returns:
         A complete HTML page; all text escaped, no script, no outside URL.
@@ -326,7 +330,7 @@ def render_viewer(document: Any, start: int | None = None, end: int | None = Non
     if document.pages and around is not None:
         sizes = getattr(document.layout, "sizes", None) or ()
         for n in _pages_between(document, *around):
-            src = page_url(document.doc, n, *(answer or (None, None)))
+            src = page_url(document.doc, n, *(answer or (None, None)), kb=kb)
             dims = ""
             if 0 < n <= len(sizes) and all(math.isfinite(v) and v > 0 for v in sizes[n - 1]):
                 # width/height attributes reserve the space, so the text does not jump when images load
@@ -363,12 +367,14 @@ def _int_param(request: Any, name: str) -> int | None:
         raise ValueError(f'"{name}" 应为整数 / "{name}" must be an integer') from None
 
 
-def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
+def add_document_routes(app: Any, kbs: Any, settings: Any) -> None:
     """Register the document routes and the viewer on a FastAPI app.
+
+    Every route takes ``?kb=NAME`` (default: the server's knowledge base); an unknown one is a 404.
 
     Args:
         app: the FastAPI app.
-        lib: a :class:`rag.library.Library` over the app's :class:`~rag.pipeline.QASystem`.
+        kbs: the :class:`rag.kb.KnowledgeBases` served (its ``library(name)`` adds and removes documents).
         settings: the :class:`rag.config.Settings` (``ingest`` limits).
     """
     import anyio
@@ -377,7 +383,7 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
     from starlette.formparsers import MultiPartException, MultiPartParser
     from starlette.datastructures import UploadFile
 
-    from rag.errors import DocumentError, RagError
+    from rag.errors import DocumentError, KnowledgeBaseError, RagError, SettingsError
     from rag.library import Upload
 
     ingest = settings.ingest
@@ -386,6 +392,36 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
 
     def error(message: object, status: int, **extra: Any) -> Any:
         return JSONResponse({"error": one_line(message), **extra}, status_code=status)
+
+    class _NoKb(Exception):
+        pass
+
+    def library(request: Request) -> Any:
+        """The library of the knowledge base the request names."""
+        try:
+            return kbs.library(request.query_params.get("kb") or None)
+        except (KnowledgeBaseError, SettingsError) as exc:
+            raise _NoKb(exc) from None
+
+    def no_kb(handler: Any) -> Any:
+        """The route, answering 404 for an unknown or malformed ``kb`` (a blocking route stays
+        synchronous, so FastAPI still runs it off the event loop)."""
+        if inspect.iscoroutinefunction(handler):
+            @functools.wraps(handler)
+            async def async_route(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await handler(*args, **kwargs)
+                except _NoKb as exc:
+                    return error(exc.args[0], 404)
+            return async_route
+
+        @functools.wraps(handler)
+        def route(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler(*args, **kwargs)
+            except _NoKb as exc:
+                return error(exc.args[0], 404)
+        return route
 
     class _TooLarge(Exception):
         pass
@@ -403,8 +439,10 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
                  f"{ingest.max_upload_mb:g} MB (ingest.max_upload_mb)")
 
     @app.post("/api/documents")
+    @no_kb
     async def post_documents(request: Request) -> Any:
         """Add files (multipart field ``files``); 202 with the job, or the final statuses with ``?wait=true``."""
+        lib = library(request)
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > max_body:
             return error(too_large, 413)
@@ -450,30 +488,34 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
         return JSONResponse(body, status_code=200 if job.finished else 202)
 
     @app.get("/api/jobs/{job_id}")
-    def get_job(job_id: str) -> Any:
+    @no_kb
+    def get_job(job_id: str, request: Request) -> Any:
         """One upload's progress."""
-        job = lib.job(job_id)
+        job = library(request).job(job_id)
         if job is None:
             return error(f"没有这个任务 / unknown job: {job_id}", 404)
         return job_json(job)
 
     @app.get("/api/documents")
-    def list_documents() -> Any:
+    @no_kb
+    def list_documents(request: Request) -> Any:
         """The indexed documents."""
-        return {"documents": [asdict(d) for d in lib.list()]}
+        return {"documents": [asdict(d) for d in library(request).list()]}
 
     class _NotFound(Exception):
         pass
 
-    def load(doc: str) -> Any:
+    def load(lib: Any, doc: str) -> Any:
         try:
             return lib.document(doc)
         except DocumentError as exc:
             raise _NotFound(exc) from None
 
     @app.delete("/api/documents/{doc:path}")
-    def delete_document(doc: str) -> Any:
+    @no_kb
+    def delete_document(doc: str, request: Request) -> Any:
         """Remove a document and rebuild the index without it."""
+        lib = library(request)
         try:
             return asdict(lib.remove(doc))
         except DocumentError as exc:
@@ -482,18 +524,21 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
             return error(exc, 409)
 
     @app.get("/api/documents/{doc:path}/text")
-    def document_text(doc: str) -> Any:
+    @no_kb
+    def document_text(doc: str, request: Request) -> Any:
         """The document's text (what every offset points into), its pages and headings."""
         try:
-            return text_json(load(doc))
+            return text_json(load(library(request), doc))
         except _NotFound as exc:
             return error(exc, 404)
 
     @app.get("/api/documents/{doc:path}/pages/{page}.png")
+    @no_kb
     def page_image(doc: str, page: str, request: Request) -> Any:
         """A PDF page as PNG, with the boxes of ``text[start:end]`` drawn when given."""
+        lib = library(request)
         try:
-            document = load(doc)
+            document = load(lib, doc)
         except _NotFound as exc:
             return error(exc, 404)
         if not page.isdigit() or not 1 <= int(page) <= document.page_count:
@@ -516,10 +561,11 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     @app.get("/view/{doc:path}")
+    @no_kb
     def view(doc: str, request: Request) -> Any:
         """The document's text at a cited place, and the page images of a PDF."""
         try:
-            document = load(doc)
+            document = load(library(request), doc)
         except _NotFound as exc:
             page = f'<!doctype html><meta charset="utf-8"><title>未找到</title><p>{html.escape(one_line(exc))}</p>'
             return HTMLResponse(page, status_code=404, headers={"Content-Security-Policy": VIEWER_CSP})
@@ -527,4 +573,5 @@ def add_document_routes(app: Any, lib: Any, settings: Any) -> None:
             spans = [_int_param(request, k) for k in ("start", "end", "astart", "aend")]
         except ValueError as exc:
             return error(exc, 400)
-        return HTMLResponse(render_viewer(document, *spans), headers={"Content-Security-Policy": VIEWER_CSP})
+        kb = request.query_params.get("kb") or None
+        return HTMLResponse(render_viewer(document, *spans, kb=kb), headers={"Content-Security-Policy": VIEWER_CSP})

@@ -176,29 +176,31 @@ def render_error(message: str) -> str:
     return f'<div class="rag-reply rag-error">{esc(message)}</div>'
 
 
-def _view_link(c: Citation, span: Span | None) -> str:
+def _view_link(c: Citation, span: Span | None, kb: str | None = None) -> str:
     """"查看原文": the viewer at the cited passage (and the answer, on the card that holds it)."""
-    url = view_url(c.doc, c.start, c.end, *((span.start, span.end) if span is not None else ()))
+    answer = (span.start, span.end) if span is not None else (None, None)
+    url = view_url(c.doc, c.start, c.end, *answer, kb=kb)
     return f'<a class="rag-view" href="{esc(url)}" target="_blank" rel="noopener">查看原文</a>'
 
 
-def _page_image(span: Span | None) -> str:
+def _page_image(span: Span | None, kb: str | None = None) -> str:
     """The PDF page of the answer with its characters boxed (nothing for a format without pages)."""
     if span is None or span.page is None:
         return ""
-    src = page_url(span.doc, span.page, span.start, span.end, crop=True)
-    full = page_url(span.doc, span.page, span.start, span.end)
+    src = page_url(span.doc, span.page, span.start, span.end, crop=True, kb=kb)
+    full = page_url(span.doc, span.page, span.start, span.end, kb=kb)
     return (f'<div class="rag-page-image"><a href="{esc(full)}" target="_blank" rel="noopener">'
             f'<img src="{esc(src)}" alt="第 {int(span.page)} 页"></a>'
             f'<div class="rag-page-caption">第 {int(span.page)} 页 · 答案已框出</div></div>')
 
 
-def render_sources(ans: Answer | None, top_n: int | None = None) -> str:
+def render_sources(ans: Answer | None, top_n: int | None = None, kb: str | None = None) -> str:
     """The sources panel: each cited passage with document, heading, range and score.
 
     Args:
         ans: the latest answer (None: the empty panel).
         top_n: show at most this many passages.
+        kb: the knowledge base answered from (its links name it; None: the server's default).
 
     Returns:
         Safe HTML.
@@ -220,8 +222,8 @@ def render_sources(ans: Answer | None, top_n: int | None = None) -> str:
             f'<div class="rag-card-head"><span class="rag-ref">[{c.rank}]</span>'
             f'<span class="rag-doc">{esc(c.doc)}</span>{heading}</div>'
             f'<div class="rag-card-meta">{page}字符 {c.start}–{c.end} · 相关度 {c.score:.4f} · '
-            f'{_view_link(c, ans.answer_span if holds else None)}</div>'
+            f'{_view_link(c, ans.answer_span if holds else None, kb)}</div>'
             f'<div class="rag-card-text">{_marked_citation(c, ans.answer_span)}</div>'
-            f'{_page_image(ans.answer_span) if holds else ""}</div>')
+            f'{_page_image(ans.answer_span, kb) if holds else ""}</div>')
     return (f'<div class="rag-sources"><div class="rag-sources-title">{head} · {len(cits)} 段'
             f'<span class="rag-sources-q">问: {esc(ans.question)}</span></div>{"".join(cards)}</div>')

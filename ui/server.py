@@ -4,15 +4,16 @@ One process loads the model and the index once (building the index first
 if it is missing or stale) and serves:
 
 * ``/``            the Gradio chat (see :mod:`ui.app`);
-* ``POST /api/ask`` ``{"question": str, "history"?: [str], "top_k"?: int, "mode"?: "hybrid"|"dense"|"bm25"}``
-  → exactly :meth:`rag.types.Answer.to_json`;
-* ``GET /api/health`` → ``{"status": "ok", "chunks": n, "documents": n, "model": ...}``;
+* ``POST /api/ask`` ``{"question": str, "history"?: [str], "top_k"?: int, "mode"?: "hybrid"|"dense"|"bm25",
+  "kb"?: str}`` → exactly :meth:`rag.types.Answer.to_json`;
+* ``GET /api/health`` → ``{"status": "ok", "chunks": n, "documents": n, "model": ..., "knowledge_bases": [...]}``;
+* ``GET /api/kbs`` → the knowledge bases (``kb``: ``rag serve --kb`` names the default one);
 * ``/api/documents`` (upload, list, delete, text, page images) and the viewer ``/view/{doc}``:
   see :mod:`ui.documents`.
 
 Errors are JSON ``{"error": "..."}`` with a 4xx status: 400 for a body that
 is not JSON or an empty / over-long question, 422 for a missing or mistyped
-field. Everything is offline; the server binds 127.0.0.1 unless told
+field, 404 for an unknown knowledge base. Everything is offline; the server binds 127.0.0.1 unless told
 otherwise. Gradio, FastAPI and uvicorn are imported lazily so that
 ``import rag.cli.commands`` stays cheap.
 
@@ -43,7 +44,8 @@ DEFAULT_PORT = 7860
 DEFAULT_WORKERS = 2
 
 
-def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: Any | None = None) -> Any:
+def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: Any | None = None,
+               kbs: Any | None = None) -> Any:
     """The web application: JSON API, plus the chat page at ``/``.
 
     The index is loaded (built if needed) and the model is loaded and run once
@@ -54,6 +56,8 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
         ui: mount the Gradio chat at ``/``.
         workers: API questions answered concurrently (more wait their turn).
         lib: the :class:`rag.library.Library` that adds and removes documents (default: one over ``qa``).
+        kbs: the :class:`rag.kb.KnowledgeBases` served (default: ``qa``'s and the others found beside
+            it); ``qa`` answers requests that name none.
 
     Returns:
         A FastAPI app, ready for uvicorn or ``fastapi.testclient.TestClient``.
@@ -63,28 +67,37 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from rag.errors import QuestionError
+    from rag.errors import KnowledgeBaseError, QuestionError, RagError
+    from rag.kb import KnowledgeBases
 
     qa.ensure_index()
     warm_up(qa)
+    if kbs is None:
+        kbs = KnowledgeBases(qa.settings, first=qa, first_library=lib)
+    lib = kbs.library(None)
     limiter = anyio.CapacityLimiter(max(1, workers))
     app = FastAPI(title="rag-zh", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Any:
-        """Answer one question; the body is ``{"question", "history"?, "top_k"?, "mode"?}``."""
+        """Answer one question; the body is ``{"question", "history"?, "top_k"?, "mode"?, "kb"?}``."""
         try:
             req = parse_ask_request(await request.body())
         except RequestError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
         def run() -> dict[str, Any]:
-            return qa.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
+            system = kbs.system(req.kb)
+            return system.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
 
         try:
             return await anyio.to_thread.run_sync(run, limiter=limiter)
         except QuestionError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        except KnowledgeBaseError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except RagError as exc:     # a knowledge base without documents, a store that does not answer
+            return JSONResponse({"error": str(exc)}, status_code=409)
         except Exception:  # noqa: BLE001 - one line to the client, the trace to the log
             log.exception("answering %r failed", req.question)
             return JSONResponse({"error": "internal error"}, status_code=500)
@@ -92,18 +105,19 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
     @app.get("/api/health")
     def api_health() -> dict[str, Any]:
         """Liveness and what is loaded."""
-        return health(qa)
+        return health(qa, kbs)
 
-    if lib is None:
-        from rag.library import Library
+    @app.get("/api/kbs")
+    def api_kbs() -> dict[str, Any]:
+        """The knowledge bases a request may name in ``kb``."""
+        return {"knowledge_bases": kbs.describe()}
 
-        lib = Library(qa)
-    add_document_routes(app, lib, qa.settings)
+    add_document_routes(app, kbs, qa.settings)
 
     if ui:
         from ui.app import mount_ui
 
-        mount_ui(app, qa, path="/", lib=lib)
+        mount_ui(app, qa, path="/", lib=lib, kbs=kbs)
     return app
 
 

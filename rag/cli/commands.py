@@ -28,6 +28,7 @@ from rag.choices import RetrievalMode
 from rag.cli.display import format_answer, format_passages
 from rag.config import Settings
 from rag.errors import QuestionError, RagError, UsageError
+from rag.kb import locate
 
 EXIT_USER_ERROR = 2
 
@@ -35,9 +36,13 @@ log = logging.getLogger("rag")
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
-    """The options every command that opens a corpus takes (``--corpus``, ``--index``, ``--model``, ``--set``, ``-v``)."""
-    p.add_argument("--corpus", default="corpus", help="corpus directory (default: corpus/)")
-    p.add_argument("--index", default="index", help="index directory (default: index/)")
+    """The options every command that opens a corpus takes (``--kb``, ``--corpus``, ``--index``, ``--store``,
+    ``--model``, ``--set``, ``-v``)."""
+    p.add_argument("--kb", default=None,
+                   help="knowledge base: its own corpus, index and store collection (default: $RAG_KB or "
+                        "default, which is corpus/ and index/; another NAME is kb/NAME/corpus and kb/NAME/index)")
+    p.add_argument("--corpus", default=None, help="corpus directory (default: the knowledge base's, corpus/)")
+    p.add_argument("--index", default=None, help="index directory (default: the knowledge base's, index/)")
     p.add_argument("--store", default=None,
                    help="where the index lives: faiss (files in --index, the default), milvus:<file> "
                         "(embedded Milvus) or milvus://host[:port] (a Milvus server; token in $RAG_MILVUS_TOKEN); "
@@ -89,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser("kbs", help="the knowledge bases, with their documents and chunks")
+    add_common_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("text", help="a document's text as indexed (what every offset points into)")
     add_common_options(p)
     p.add_argument("doc", help="document id")
@@ -122,10 +131,12 @@ def make_system(args: argparse.Namespace) -> Any:
 
     settings = Settings.from_pairs(getattr(args, "overrides", []) or [], Settings.from_env())
     settings = settings.with_overrides({"embed.model": args.model, "retrieval.top_k": getattr(args, "top_k", None),
-                                        "store.uri": getattr(args, "store", None)})
+                                        "store.uri": getattr(args, "store", None),
+                                        "store.kb": getattr(args, "kb", None)})
     if settings.retrieval.top_k < 1:
         raise UsageError("--top-k must be at least 1")
-    return QASystem(args.corpus, args.index, settings)
+    kb = locate(settings.store.kb, args.corpus, args.index, settings.paths.kb_root)
+    return QASystem(kb.corpus_dir, kb.index_dir, settings)
 
 
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
@@ -266,6 +277,27 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_kbs(args: argparse.Namespace, out: TextIO) -> int:
+    from rag.kb import KnowledgeBases
+
+    qa = make_system(args)
+    kbs = KnowledgeBases(qa.settings, first=qa, corpus=args.corpus, index=args.index)
+    rows = []
+    for name in kbs.names():
+        kb = kbs.system(name)
+        manifest = kb.store.read_manifest()
+        rows.append({"name": name, "default": name == kbs.default, "corpus": str(kb.corpus_dir),
+                     "index": kb.store.location, "documents": len(manifest.documents) if manifest else 0,
+                     "chunks": sum(e.chunks for e in manifest.documents.values()) if manifest else 0})
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2), file=out)
+        return 0
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        print(f"{mark} {r['name']}\t{r['documents']} 文档 · {r['chunks']} 段\t{r['corpus']} → {r['index']}", file=out)
+    return 0
+
+
 def cmd_text(args: argparse.Namespace, out: TextIO) -> int:
     qa = make_system(args)
     doc = qa.document(args.doc)
@@ -281,7 +313,7 @@ def cmd_text(args: argparse.Namespace, out: TextIO) -> int:
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search, "add": cmd_add, "remove": cmd_remove,
-            "list": cmd_list, "text": cmd_text}
+            "list": cmd_list, "text": cmd_text, "kbs": cmd_kbs}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -27,7 +27,7 @@ def open_store(settings: StoreSettings, index_dir: Path | str) -> IndexBackend:
     if settings.kind is StoreKind.MILVUS:
         from rag.index.milvus_store import MilvusStore  # lazy: the optional milvus extra
 
-        return MilvusStore(settings.target, token=settings.token, shown=settings.uri)
+        return MilvusStore(settings.target, kb=settings.kb, token=settings.token, shown=settings.uri)
     from rag.index.store import IndexStore
 
     return IndexStore(index_dir)

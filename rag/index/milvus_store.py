@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.config import check_kb_name
 from rag.errors import StoreError
 from rag.index.bm25 import BM25
 from rag.index.store import Manifest, StoredIndex, load_documents, save_documents
@@ -51,8 +52,8 @@ BATCH = 1_000
 FILES = ("bm25.npz", "documents.jsonl", "layout.npz", "manifest.json")
 #: Seconds to wait for a server before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
+_KB_ALIAS = re.compile(r"^[a-z0-9_]{1,48}$")   # an alias rag_<kb> (a generation is rag_<kb>__g<n>)
 
-_KB_NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 
 
 def _pymilvus() -> Any:
@@ -133,14 +134,13 @@ class MilvusStore:
 
     Args:
         uri: a milvus-lite file (``./index/milvus.db``) or a server (``http://host:19530``).
-        kb: the knowledge base (letters, digits and ``_``).
+        kb: the knowledge base (lowercase letters, digits and ``_``; :func:`rag.config.check_kb_name`).
         token: the server's token (``user:password`` or an API key), if it asks for one.
         shown: how the store is named in messages (the ``--store`` value).
     """
 
     def __init__(self, uri: str, kb: str = "default", token: str = "", shown: str | None = None) -> None:
-        if not _KB_NAME.match(kb):
-            raise StoreError(f"knowledge base {kb!r}: use 1-48 letters, digits or _")
+        kb = check_kb_name(kb)
         self.uri = uri
         self.kb = kb
         self.token = token
@@ -185,6 +185,12 @@ class MilvusStore:
                 self._client = None
 
     # -- reading ----------------------------------------------------------------------------------
+
+    def knowledge_bases(self) -> list[str]:
+        """Every knowledge base with a live generation in this Milvus (its ``rag_<kb>`` aliases)."""
+        names = (a[len("rag_"):] for a in _call(self.client().list_aliases).get("aliases", [])
+                 if a.startswith("rag_"))
+        return sorted(n for n in names if _KB_ALIAS.match(n))
 
     def live_collection(self) -> str | None:
         """The chunk collection the alias points to, or None when there is no index yet."""

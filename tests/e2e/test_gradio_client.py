@@ -33,7 +33,7 @@ def test_view_api_lists_only_answer(client):
     assert list(api["named_endpoints"]) == ["/answer"]
     assert api["unnamed_endpoints"] == {}
     params = [p["parameter_name"] for p in api["named_endpoints"]["/answer"]["parameters"]]
-    assert params == ["question", "history", "top_k"]
+    assert params == ["question", "history", "top_k", "kb"]
 
 
 def test_answer_equals_post_api_ask(client, server):

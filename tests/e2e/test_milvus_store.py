@@ -14,7 +14,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from rag.config import Settings  # noqa: E402
-from rag.errors import StoreError  # noqa: E402
+from rag.errors import SettingsError, StoreError  # noqa: E402
 from rag.index.milvus_store import MilvusStore  # noqa: E402
 from rag.pipeline import QASystem  # noqa: E402
 from tests.helpers import TESTS, article_corpus  # noqa: E402
@@ -132,7 +132,7 @@ def test_a_store_of_no_known_form_is_refused(tmp_path):
 
 
 def test_a_bad_knowledge_base_name_is_refused():
-    with pytest.raises(StoreError):
+    with pytest.raises(SettingsError, match="knowledge base 'a b'"):
         MilvusStore("x.db", kb="a b")
 
 
@@ -186,3 +186,33 @@ def test_index_then_ask_in_separate_processes_as_the_readme_says(tmp_path):
     text = (corpus / "article.txt").read_text(encoding="utf-8")
     assert "1500亿元" in body["answer"]
     assert text[body["answer_span"]["start"]:body["answer_span"]["end"]] == body["answer"]
+
+
+def test_knowledge_bases_share_one_milvus_store_apart(tmp_path):
+    """Two knowledge bases in one Milvus: an alias each, listed by ``rag kbs``, and a question in one
+    never cites the other's chunks (the same file name in both holds different facts)."""
+    store = f"milvus:{tmp_path / 'milvus.db'}"
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    corpora = {}
+    for kb, where in (("default", "杭州西湖国宾馆"), ("hr", "成都天府会议中心")):
+        corpora[kb] = tmp_path / kb
+        corpora[kb].mkdir()
+        (corpora[kb] / "notes.txt").write_text(f"公司年会定于下月在{where}举行。\n", encoding="utf-8")
+
+    def rag(kb: str, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rag.cli", *argv, "--kb", kb, "--corpus", str(corpora[kb]),
+                               "--store", store], capture_output=True, text=True, timeout=600, env=env)
+
+    for kb in corpora:
+        built = rag(kb, "index")
+        assert built.returncode == 0, built.stderr
+    listed = rag("default", "kbs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["default", "hr"]
+    for kb, want, never in (("hr", "成都", "杭州"), ("default", "杭州", "成都")):
+        asked = rag(kb, "ask", "--json", "公司年会在哪里举行?")
+        assert asked.returncode == 0, asked.stderr
+        body = json.loads(asked.stdout)
+        assert want in body["answer"] and never not in asked.stdout
+        text = (corpora[kb] / "notes.txt").read_text(encoding="utf-8")
+        assert text[body["answer_span"]["start"]:body["answer_span"]["end"]] == body["answer"]

@@ -68,7 +68,7 @@ def test_serve_is_registered_with_loopback_default():
 
     args = build_parser().parse_args(["serve"])
     assert args.handler is cmd_serve
-    assert (args.host, args.port, args.corpus, args.index, args.model) == ("127.0.0.1", 7860, "corpus", "index", None)
+    assert (args.host, args.port, args.kb, args.corpus, args.index, args.model) == ("127.0.0.1", 7860, None, None, None, None)
 
 
 def test_serve_reports_a_busy_port_in_one_line(capsys, tmp_path):
