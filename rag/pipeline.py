@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from pathlib import Path
 
 from rag.answer.boundaries import ExpectedBoundaries
@@ -29,12 +30,12 @@ from rag.answer.with_reader import ReaderAnswerer
 from rag.choices import RetrievalMode
 from rag.config import Settings
 from rag.embed.protocol import Encoder
-from rag.errors import CorpusError, DocumentError
+from rag.errors import CorpusError, DocumentError, UsageError
 from rag.index.build import BuildReport, Progress, build_index, plan_update
 from rag.index.factory import open_store
 from rag.index.protocol import IndexBackend
 from rag.index.store import StoredIndex
-from rag.ingest.documents import read_source, scan_corpus
+from rag.ingest.documents import SourceFile, read_source, scan_corpus
 from rag.ingest.layout import boxes_of
 from rag.query.analyse import QueryAnalyser
 from rag.query.types import Query
@@ -118,16 +119,16 @@ class QASystem:
         self._docs = {d.doc: d for d in docs}
         return docs
 
-    def _read_corpus(self) -> list[Document]:
-        """The corpus folder's documents: stored ones reused, new or changed files converted,
-        unreadable ones recorded in ``self._skipped`` (and not tried again while unchanged)."""
+    def _read_corpus(self, sources: Sequence[SourceFile] | None = None) -> list[Document]:
+        """The corpus folder's documents (or those of ``sources``): stored ones reused, new or changed
+        files converted, unreadable ones recorded in ``self._skipped`` (and not tried again while unchanged)."""
         manifest = self.store.read_manifest()
         known = self.store.read_documents() if manifest is not None else {}
         was_skipped = manifest.skipped if manifest is not None else {}
         docs: list[Document] = []
         ocr = self.settings.ingest.ocr.value
         self._skipped = {}
-        for src in scan_corpus(self.corpus_dir):
+        for src in scan_corpus(self.corpus_dir) if sources is None else sources:
             entry = manifest.documents.get(src.doc) if manifest is not None else None
             if entry is not None and entry.source_sha256 == src.sha256 and src.doc in known:
                 docs.append(known[src.doc])
@@ -146,6 +147,10 @@ class QASystem:
                 log.warning("skipping %s", exc)
                 self._skipped[src.doc] = [src.sha256, str(exc), ocr]
         return docs
+
+    def skipped_now(self) -> dict[str, str]:
+        """Files of the corpus that could not be read in the last read of the corpus, and why."""
+        return {d: entry[1] for d, entry in self._skipped.items()}
 
     def skipped(self) -> dict[str, str]:
         """Files of the corpus that could not be read, and why (as of the last build or check)."""
@@ -233,6 +238,59 @@ class QASystem:
                                         force=force, progress=progress, skipped=skipped)
             self._use(index, self.store.current_path())
             return report
+
+    def build_shard(self, generation: str, shard: int, shards: int, show_progress: bool = False) -> BuildReport:
+        """Embed one slice of the corpus into ``generation`` of a shared store, not yet live
+        (``rag index --generation G --shard I/N``, on any number of machines; then :meth:`publish`).
+
+        A document's slice is a stable hash of its id (:func:`rag.index.milvus_store.shard_of`); only
+        this slice's files are converted, and those the live generation already holds unchanged are
+        not embedded again.
+
+        Args:
+            generation: the build's label.
+            shard: this slice, 1..``shards``.
+            shards: how many slices.
+            show_progress: draw a progress bar while embedding.
+
+        Returns:
+            What the build did (its plan is against the live generation, so other slices show as removed).
+
+        Raises:
+            UsageError: the store is not a shared one (FAISS files).
+        """
+        from rag.index.milvus_store import shard_of
+
+        if not hasattr(self.store, "shard"):
+            raise UsageError("a sharded build needs a shared store: --store milvus://host[:port] (or milvus:<file>)")
+        sources = scan_corpus(self.corpus_dir)
+        target = self.store.shard(generation, shard, shards, [(s.doc, s.sha256) for s in sources])
+        with self._lock:
+            docs = self._read_corpus([s for s in sources if shard_of(s.doc, shards) == shard])
+            skipped = dict(self._skipped)
+            if not docs:
+                target.write_marker(0, 0, skipped)
+                return BuildReport(plan_update([], None), 0, 0, 0.0, written=True)
+            index, report = build_index(docs, self.settings, self.encoder, target, show_progress=show_progress,
+                                        skipped=skipped)
+            if not report.written:      # nothing changed against the live generation: still a shard to publish
+                target.save(index, skipped)
+            return report
+
+    def publish(self, generation: str) -> Any:
+        """Make the finished shards of ``generation`` the live index (``rag index --publish G``).
+
+        Returns:
+            The :class:`rag.index.milvus_store.PublishReport`.
+
+        Raises:
+            UsageError: the store is not a shared one.
+            StoreError: a shard is missing or unfinished, or the counts do not add up.
+        """
+        if not hasattr(self.store, "publish"):
+            raise UsageError("--publish needs a shared store: --store milvus://host[:port] (or milvus:<file>)")
+        with self._lock:
+            return self.store.publish(generation, self.settings.index_params(), self.settings.index.hnsw_min_chunks)
 
     def ensure_index(self, show_progress: bool = False) -> BuildReport | None:
         """Load the index, building or updating it first if it is missing or stale.

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update the index")
     add_common_options(p)
     p.add_argument("--force", action="store_true", help="rebuild everything")
+    p.add_argument("--generation", metavar="G", default=None,
+                   help="with --shard: the label of a many-machine build (Milvus store)")
+    p.add_argument("--shard", metavar="I/N", default=None,
+                   help="embed only slice I of N of the corpus (a stable hash of each file's path) into "
+                        "generation G, not yet live; run I = 1..N on any machines, then --publish G")
+    p.add_argument("--publish", metavar="G", default=None,
+                   help="check that every shard of G finished and the counts add up, then make G live")
 
     p = sub.add_parser("ask", help="answer a question")
     add_common_options(p)
@@ -139,8 +146,37 @@ def make_system(args: argparse.Namespace) -> Any:
     return QASystem(kb.corpus_dir, kb.index_dir, settings)
 
 
+def _shard_arg(value: str) -> tuple[int, int]:
+    """``I/N`` → ``(I, N)``, checked."""
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {value!r}: expected I/N, e.g. 2/3") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"--shard {value!r}: I must be 1..N")
+    return i, n
+
+
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
+    if args.publish and (args.shard or args.generation):
+        raise UsageError("--publish G makes a finished build live; give it alone, without --shard/--generation")
+    if bool(args.shard) != bool(args.generation):
+        raise UsageError("a sharded build needs both --generation G and --shard I/N")
     qa = make_system(args)
+    if args.publish:
+        done = qa.publish(args.publish)
+        print(f"已发布 / published generation {done.generation}: {done.shards} shards, {done.documents} documents, "
+              f"{done.chunks} chunks, live as {done.collection} in {qa.store.location}", file=out)
+        return 0
+    if args.shard:
+        i, n = _shard_arg(args.shard)
+        report = qa.build_shard(args.generation, i, n, show_progress=sys.stderr.isatty())
+        print(f"分片已写入 / shard {i}/{n} of generation {args.generation} written: {report.chunks} chunks, "
+              f"{report.embedded_chunks} embedded, {report.seconds:.1f}s; when every shard is done: "
+              f"rag index --publish {args.generation}", file=out)
+        for why in qa.skipped_now().values():
+            print(f"未能读取 / not indexed: {why}", file=out)
+        return 0
     report = qa.build(show_progress=sys.stderr.isatty(), force=args.force)
     plan = report.plan
     if not report.written:

@@ -25,6 +25,8 @@ stores rank and answer alike (docs/deploy.md says why not Milvus's analyzer).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -238,8 +240,10 @@ class MilvusStore:
             The index, or None when there is none or it is unreadable.
         """
         live = self.live_collection()
-        if live is None:
-            return None
+        return None if live is None else self._load_collection(live)
+
+    def _load_collection(self, live: str) -> StoredIndex | None:
+        """A written generation (or shard) as an index, or None when it is unreadable or incomplete."""
         try:
             manifest = Manifest.from_json(json.loads(self._read_file(live, "manifest.json")))
             with tempfile.TemporaryDirectory(prefix="rag-milvus-") as tmp:
@@ -312,11 +316,7 @@ class MilvusStore:
         live = self.live_collection()
         self._drop_stale(keep={live} if live else set())
         # A write that fails or is killed here never becomes live; the next build drops what it left.
-        self._create(gen, index.manifest.dim)
-        self._write_rows(gen, index)
-        self._write_files(gen, index)
-        for name in (gen, f"{gen}__files"):
-            _call(client.flush, name)
+        self._write_collection(gen, index)
         if live is None:
             _call(client.create_alias, gen, self.alias)
         else:
@@ -324,6 +324,14 @@ class MilvusStore:
         index.path = None
         log.info("index written to Milvus %s as %s (%d chunks)", self.shown, gen, len(index.chunks))
         return gen
+
+    def _write_collection(self, gen: str, index: StoredIndex) -> None:
+        """Create ``gen`` (and ``gen__files``), write the index into them and flush."""
+        self._create(gen, index.manifest.dim)
+        self._write_rows(gen, index)
+        self._write_files(gen, index)
+        for name in (gen, f"{gen}__files"):
+            _call(self.client().flush, name)
 
     def _create(self, gen: str, dim: int) -> None:
         pm = _pymilvus()
@@ -367,7 +375,6 @@ class MilvusStore:
             _call(client.insert, gen, batch)
 
     def _write_files(self, gen: str, index: StoredIndex) -> None:
-        client = self.client()
         with tempfile.TemporaryDirectory(prefix="rag-milvus-") as tmp:
             folder = Path(tmp)
             index.bm25.save(folder / "bm25.npz")
@@ -375,12 +382,17 @@ class MilvusStore:
             (folder / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False),
                                                   encoding="utf-8")
             for name in FILES:
-                text = base64.b64encode((folder / name).read_bytes()).decode("ascii")
-                parts = [text[i:i + PART_BYTES] for i in range(0, len(text), PART_BYTES)] or [""]
-                rows = [{"key": f"{name}#{n}", "name": name, "part": n, "data": p, "v": [0.0, 0.0]}
-                        for n, p in enumerate(parts)]
-                for a in range(0, len(rows), 100):
-                    _call(client.insert, f"{gen}__files", rows[a:a + 100])
+                self._write_file(gen, name, (folder / name).read_bytes())
+
+    def _write_file(self, gen: str, name: str, data: bytes) -> None:
+        """One file into ``gen__files``, as base64 parts (Milvus caps a VARCHAR at 64 kB)."""
+        client = self.client()
+        text = base64.b64encode(data).decode("ascii")
+        parts = [text[i:i + PART_BYTES] for i in range(0, len(text), PART_BYTES)] or [""]
+        rows = [{"key": f"{name}#{n}", "name": name, "part": n, "data": p, "v": [0.0, 0.0]}
+                for n, p in enumerate(parts)]
+        for a in range(0, len(rows), 100):
+            _call(client.insert, f"{gen}__files", rows[a:a + 100])
 
     def generations(self) -> list[str]:
         """This knowledge base's generation collections, oldest first."""
@@ -398,6 +410,238 @@ class MilvusStore:
                 if _call(client.has_collection, coll):
                     _call(client.drop_collection, coll)
             log.info("dropped old Milvus generation %s", name)
+
+    def _drop(self, gen: str) -> None:
+        client = self.client()
+        for coll in (gen, f"{gen}__files"):
+            if _call(client.has_collection, coll):
+                _call(client.drop_collection, coll)
+
+    # -- sharded builds ---------------------------------------------------------------------------
+
+    def shard(self, generation: str, shard: int, shards: int, corpus: Sequence[tuple[str, str]]) -> "ShardWriter":
+        """Where one shard of a many-machine build writes (``rag index --generation G --shard I/N``).
+
+        Args:
+            generation: the build's label (what ``--publish`` names).
+            shard: this shard, 1..``shards``.
+            shards: how many shards the corpus is cut into.
+            corpus: every ``(document id, SHA-256 of its bytes)`` of the corpus this shard saw.
+        """
+        return ShardWriter(self, check_generation(generation), shard, shards, corpus)
+
+    def shard_collection(self, generation: str, shard: int, shards: int) -> str:
+        """The collection one shard writes (``rag_<kb>__s<G>_<I>of<N>``; never a generation's name)."""
+        return f"{self.alias}__s{generation}_{shard}of{shards}"
+
+    def _shards(self, generation: str) -> dict[tuple[int, int], str]:
+        pattern = re.compile(rf"^{re.escape(self.alias)}__s{re.escape(generation)}_(\d+)of(\d+)$")
+        found = {}
+        for name in _call(self.client().list_collections):
+            m = pattern.match(name)
+            if m:
+                found[(int(m.group(1)), int(m.group(2)))] = name
+        return found
+
+    def _marker(self, collection: str) -> dict[str, Any] | None:
+        """A shard's ``shard.json``, written last: None while the shard is unfinished."""
+        _call(self.client().load_collection, f"{collection}__files")
+        try:
+            return json.loads(self._read_file(collection, "shard.json"))
+        except ValueError:
+            return None
+
+    def publish(self, generation: str, params: dict[str, Any], hnsw_min_chunks: int) -> PublishReport:
+        """Join the finished shards of ``generation`` into one generation and move the alias to it.
+
+        Every shard 1..N must have finished (its ``shard.json`` written), all must have seen the same
+        corpus and been built with ``params``, their documents must not overlap, and with the unreadable
+        files they must add up to the corpus. The joined index has the rows of a one-process build: the
+        documents in id order, each with its chunks, and one BM25 table over all of them.
+
+        Args:
+            generation: the label the shards were built under.
+            params: ``Settings.index_params()``: the settings the shards must have used.
+            hnsw_min_chunks: from how many chunks the vector index is approximate (as in a build).
+
+        Returns:
+            What was published.
+
+        Raises:
+            StoreError: a shard missing or unfinished, or counts that do not add up (one line, saying which).
+        """
+        from rag.index.faiss_store import FaissStore
+
+        generation = check_generation(generation)
+        found = self._shards(generation)
+        if not found:
+            raise StoreError(f"no shard of generation {generation!r} in {self.location}: "
+                             f"run rag index --generation {generation} --shard I/N first")
+        counts = sorted({n for _, n in found})
+        if len(counts) != 1:
+            raise StoreError(f"generation {generation!r} has shards cut {', '.join(map(str, counts))} ways; "
+                             f"build every shard with the same N")
+        n = counts[0]
+        markers = []
+        for i in range(1, n + 1):
+            coll = found.get((i, n))
+            marker = self._marker(coll) if coll else None
+            if marker is None:
+                raise StoreError(f"generation {generation!r}: shard {i}/{n} has not finished "
+                                 f"(run rag index --generation {generation} --shard {i}/{n})")
+            markers.append((marker, coll))
+        if len({m["corpus"] for m, _ in markers}) != 1:
+            raise StoreError(f"the shards of generation {generation!r} read different corpora; "
+                             f"build them again from the same files")
+        corpus_docs = markers[0][0]["corpus_documents"]
+        parts: list[StoredIndex] = []
+        seen: set[str] = set()
+        skipped: dict[str, list[str]] = {}
+        for marker, coll in markers:
+            skipped.update(marker.get("skipped", {}))
+            if not marker["documents"]:
+                continue
+            for name in (coll, f"{coll}__files"):
+                _call(self.client().load_collection, name)
+            part = self._load_collection(coll)
+            if part is None or len(part.manifest.documents) != marker["documents"] \
+                    or len(part.chunks) != marker["chunks"]:
+                raise StoreError(f"generation {generation!r}: shard {marker['shard']}/{n} is incomplete "
+                                 f"(build it again)")
+            why = part.manifest.mismatch(params)
+            if why:
+                raise StoreError(f"generation {generation!r}: shard {marker['shard']}/{n} was built with other "
+                                 f"settings ({why})")
+            overlap = seen & set(part.manifest.documents)
+            if overlap:
+                raise StoreError(f"generation {generation!r}: {sorted(overlap)[0]} is in two shards")
+            seen |= set(part.manifest.documents)
+            parts.append(part)
+        if len(seen) + len(skipped) != corpus_docs:
+            raise StoreError(f"generation {generation!r}: the shards hold {len(seen)} documents and "
+                             f"{len(skipped)} unreadable files, the corpus has {corpus_docs}")
+        if not parts:
+            raise StoreError(f"generation {generation!r} holds no readable document")
+        owner = {doc: part for part in parts for doc in part.manifest.documents}
+        dim = parts[0].manifest.dim
+        vectors = FaissStore(dim, hnsw_min_chunks)
+        chunks: list[Chunk] = []
+        tokens: list[list[str]] = []
+        entries, documents = {}, {}
+        for doc in sorted(owner):               # the order of a one-process build (the corpus, by id)
+            part = owner[doc]
+            rows = part.chunks_of(doc)
+            chunks.extend(part.chunks[r] for r in rows)
+            tokens.extend(part.tokens[r] for r in rows)
+            vectors.add(doc, part.dense.vectors(rows))
+            entries[doc] = part.manifest.documents[doc]
+            documents[doc] = part.documents[doc]
+        first = parts[0].manifest
+        manifest = dataclasses.replace(first, documents=entries, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                       dense_index=vectors.kind, skipped=skipped)
+        bm25 = BM25.build(tokens, float(params["bm25_k1"]), float(params["bm25_b"]))
+        gen = self.save(StoredIndex(manifest, chunks, tokens, vectors, bm25, documents=documents))
+        for _, coll in markers:
+            self._drop(coll)
+        for (i, m), coll in found.items():
+            if m != n:
+                self._drop(coll)
+        log.info("published generation %s of %s: %d shards, %d documents, %d chunks", generation, self.shown, n,
+                 len(entries), len(chunks))
+        return PublishReport(generation, gen, n, len(entries), len(chunks))
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishReport:
+    """What ``rag index --publish G`` made live."""
+
+    generation: str         # the label the shards were built under
+    collection: str         # the live generation's collection
+    shards: int
+    documents: int
+    chunks: int
+
+
+class ShardWriter:
+    """The store one shard of a many-machine build writes to (:meth:`MilvusStore.shard`).
+
+    It reads like the live index (so documents it already holds are not embedded again) and writes
+    the shard's own collections, never the alias; ``shard.json`` is written last, after the rest is
+    flushed, and marks the shard finished for :meth:`MilvusStore.publish`.
+    """
+
+    shared = True
+
+    def __init__(self, store: MilvusStore, generation: str, shard: int, shards: int,
+                 corpus: Sequence[tuple[str, str]]) -> None:
+        if not 1 <= shard <= shards:
+            raise StoreError(f"shard {shard}/{shards}: expected 1 <= I <= N")
+        self.store = store
+        self.generation = generation
+        self.shard = shard
+        self.shards = shards
+        listing = "\n".join(f"{doc}\t{sha}" for doc, sha in sorted(corpus))
+        self.corpus = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        self.corpus_documents = len(corpus)
+        self.collection = store.shard_collection(generation, shard, shards)
+
+    @property
+    def location(self) -> str:
+        return f"{self.store.location}, generation {self.generation} shard {self.shard}/{self.shards}"
+
+    def read_manifest(self) -> Manifest | None:
+        return self.store.read_manifest()
+
+    def load(self) -> StoredIndex | None:
+        """The live index: its vectors of unchanged documents are reused."""
+        return self.store.load()
+
+    def current_path(self) -> str | None:
+        return self.store.current_path()
+
+    def save(self, index: StoredIndex, skipped: dict[str, list[str]] | None = None) -> str:
+        """Write the shard (an earlier attempt of the same shard is replaced), then its marker."""
+        self.store._drop(self.collection)
+        self.store._write_collection(self.collection, index)
+        self.write_marker(len(index.manifest.documents), len(index.chunks),
+                          index.manifest.skipped if skipped is None else skipped)
+        return self.collection
+
+    def write_marker(self, documents: int, chunks: int, skipped: dict[str, list[str]]) -> None:
+        """``shard.json``: the shard is finished (a shard without documents writes only this)."""
+        client = self.store.client()
+        if not _call(client.has_collection, f"{self.collection}__files"):
+            self.store._create(self.collection, 2)
+        marker = {"generation": self.generation, "shard": self.shard, "of": self.shards, "corpus": self.corpus,
+                  "corpus_documents": self.corpus_documents, "documents": documents, "chunks": chunks,
+                  "skipped": skipped}
+        self.store._write_file(self.collection, "shard.json", json.dumps(marker, ensure_ascii=False).encode("utf-8"))
+        _call(client.flush, f"{self.collection}__files")
+
+
+def check_generation(label: str) -> str:
+    """A build label for ``--generation``: it becomes part of collection names.
+
+    >>> check_generation("2026_12_01")
+    '2026_12_01'
+    >>> check_generation("v1.2")
+    Traceback (most recent call last):
+    ...
+    rag.errors.StoreError: generation 'v1.2': use 1-32 lowercase letters, digits or _
+    """
+    value = str(label).strip().lower()
+    if not re.fullmatch(r"[a-z0-9_]{1,32}", value):
+        raise StoreError(f"generation {label!r}: use 1-32 lowercase letters, digits or _")
+    return value
+
+
+def shard_of(doc: str, shards: int) -> int:
+    """The shard (1..``shards``) a document belongs to: a stable hash of its id, the same on every machine.
+
+    >>> shard_of("报告/a.pdf", 3) == shard_of("报告/a.pdf", 3), 1 <= shard_of("x.txt", 4) <= 4
+    (True, True)
+    """
+    return int(hashlib.sha256(doc.encode("utf-8")).hexdigest()[:16], 16) % shards + 1
 
 
 def _first_line(exc: BaseException) -> str:

@@ -212,3 +212,75 @@ def test_an_index_killed_mid_write_leaves_the_alias_and_the_answers(milvus_serve
     finally:
         client.close()
     assert not half & left         # the next build dropped the half-written generation
+
+
+SHARD_DOCS = {
+    "notes/travel.txt": "差旅制度\n员工出差结束后须在30日内提交报销单据，逾期不予报销。\n",
+    "notes/leave.txt": "休假制度\n员工入职满一年后，每年享有带薪年假15天。\n",
+    "notes/canteen.txt": "食堂公告\n职工食堂午餐供应时间为11点30分至13点。\n",
+    "notes/parking.txt": "停车管理\n地下停车场共有车位320个，访客车位位于B1层东侧。\n",
+    "notes/security.txt": "信息安全\n办公电脑须每90天更换一次登录密码。\n",
+    "notes/training.txt": "培训安排\n新员工入职培训为期5天，由人力资源部组织。\n",
+}
+
+
+def _index_of(store: str, kb: str, embedder):
+    from rag.config import Settings
+    from rag.pipeline import QASystem
+
+    settings = Settings.from_env().with_overrides({"store.uri": store, "store.kb": kb})
+    qa = QASystem("unused-corpus", "unused-index", settings, encoder=embedder)
+    qa.ensure_index()
+    return qa
+
+
+def test_three_shards_published_equal_a_one_process_build(milvus_server, tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "article.txt").write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    for name, text in SHARD_DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    from rag.index.milvus_store import shard_of
+
+    assert {shard_of(d, 3) for d in [*SHARD_DOCS, "article.txt"]} == {1, 2, 3}     # every shard has work
+    common = ["--store", milvus_server, "--corpus", str(corpus)]
+
+    nothing = _rag("index", "--kb", "sharded", "--publish", "g1", *common)
+    assert nothing.returncode == 2 and "no shard of generation 'g1'" in nothing.stderr
+    assert nothing.stderr.strip().count("\n") == 0
+    single = _rag("index", "--kb", "single", *common)
+    assert single.returncode == 0, single.stderr
+    shards = [subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--kb", "sharded", "--generation", "g1",
+                                "--shard", f"{i}/3", *common], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for i in (1, 2, 3)]
+    for proc in shards:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        assert "rag index --publish g1" in out
+    published = _rag("index", "--kb", "sharded", "--publish", "g1", *common)
+    assert published.returncode == 0, published.stderr
+    assert "3 shards, 7 documents" in published.stdout
+
+    one, many = _index_of(milvus_server, "single", embedder), _index_of(milvus_server, "sharded", embedder)
+    a, b = one.index, many.index
+    assert [c.chunk_id for c in b.chunks] == [c.chunk_id for c in a.chunks]
+    assert b.chunks == a.chunks and b.tokens == a.tokens
+    assert b.manifest.documents.keys() == a.manifest.documents.keys()
+    assert b.dense.vectors() == pytest.approx(a.dense.vectors(), abs=1e-5)
+    questions = [json.loads(x)["question"] for x in (ROOT / "tests" / "data" / "article_qa.jsonl")
+                 .read_text(encoding="utf-8").splitlines() if x.strip()][:30]
+    questions += ["员工出差结束后须在多少日内提交报销单据?", "地下停车场共有多少个车位?", "新员工入职培训为期几天?"]
+    for q in questions:
+        x, y = one.ask(q), many.ask(q)
+        assert (y.answer, y.answer_span) == (x.answer, x.answer_span), q
+        assert [(c.doc, c.start, c.end) for c in y.citations] == [(c.doc, c.start, c.end) for c in x.citations], q
+        for c in y.citations:
+            assert many.document_text(c.doc)[c.start:c.end] == c.text
+
+    half = _rag("index", "--kb", "sharded", "--generation", "g2", "--shard", "1/2", *common)
+    assert half.returncode == 0, half.stderr
+    refused = _rag("index", "--kb", "sharded", "--publish", "g2", *common)
+    assert refused.returncode == 2 and "shard 2/2 has not finished" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
+    bad = _rag("index", "--kb", "sharded", "--generation", "g3", "--shard", "4/3", *common)
+    assert bad.returncode == 2 and "--shard '4/3'" in bad.stderr

@@ -216,3 +216,17 @@ def test_knowledge_bases_share_one_milvus_store_apart(tmp_path):
         assert want in body["answer"] and never not in asked.stdout
         text = (corpora[kb] / "notes.txt").read_text(encoding="utf-8")
         assert text[body["answer_span"]["start"]:body["answer_span"]["end"]] == body["answer"]
+
+
+def test_sharded_builds_need_a_shared_store_and_both_flags(tmp_path, capsys):
+    from rag.cli.commands import main
+
+    corpus = article_corpus(tmp_path)
+    for argv, says in ((["--generation", "g", "--shard", "1/2"], "needs a shared store"),
+                       (["--shard", "1/2"], "both --generation G and --shard I/N"),
+                       (["--publish", "g", "--shard", "1/2"], "give it alone"),
+                       (["--publish", "g"], "--publish needs a shared store")):
+        rc = main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "index"), *argv])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and says in err and err.count("\n") == 0, (argv, err)
+    assert not (tmp_path / "index").exists()
