@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.helpers import ARTICLE, TESTS, article_corpus
+from tests.helpers import ARTICLE, TESTS, article_corpus, start_milvus_server, stop
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,4 +56,29 @@ def article_qa(tmp_path_factory, embedder):
     corpus = article_corpus(base)
     qa = QASystem(corpus, base / "index", encoder=embedder)
     qa.ensure_index()
+    return qa
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory):
+    """A real ``milvus-lite server`` on 127.0.0.1 for the session: ``milvus://127.0.0.1:PORT``."""
+    proc, uri = start_milvus_server(tmp_path_factory.mktemp("milvus-server"))
+    yield uri
+    stop(proc)
+
+
+@pytest.fixture(scope="session", params=["faiss", "milvus"])
+def store_qa(request, tmp_path_factory, article_qa, embedder):
+    """The article indexed in each store: FAISS files (``article_qa``), then a Milvus server; the
+    tests that take it run on both and must give the same answers at the same offsets."""
+    if request.param == "faiss":
+        return article_qa
+    from rag.config import Settings
+    from rag.pipeline import QASystem
+
+    uri = request.getfixturevalue("milvus_uri")
+    base = tmp_path_factory.mktemp("article-milvus")
+    settings = Settings.from_env().with_overrides({"store.uri": uri, "store.kb": "article"})
+    qa = QASystem(article_corpus(base), base / "unused-index", settings, encoder=embedder)
+    qa.build()
     return qa

@@ -53,3 +53,55 @@ def load_script(name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_milvus_server(data_dir: Path, timeout: float = 60.0):
+    """A real ``milvus-lite server`` process on 127.0.0.1 (a free port), once it listens.
+
+    Returns:
+        ``(process, "milvus://127.0.0.1:PORT")``; the caller terminates the process.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import importlib.util
+
+    if importlib.util.find_spec("milvus_lite") is None or importlib.util.find_spec("pymilvus") is None:
+        skip_unless_ci("the milvus extra is not installed (pip install -e '.[milvus]')")
+    port = free_port()
+    exe = Path(sys.executable).with_name("milvus-lite")
+    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"milvus://127.0.0.1:{port}"
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"milvus-lite server did not listen within {timeout:.0f} s (exit {proc.poll()})")
+
+
+def stop(proc, grace: float = 10.0) -> None:
+    """Terminate a child process, killing it if it does not stop within ``grace`` seconds."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -1,4 +1,5 @@
-"""The headline article figures, end to end with the real model and the shipped reader.
+"""The headline article figures, end to end with the real model and the shipped reader, on both
+stores (FAISS files and a Milvus server).
 
 Both question sets of the README's "Figures" table, asked as ``scripts/eval_article.py`` asks
 them (:func:`rag.bench.qa_set.evaluate`). The floors sit a few points under the figures measured when
@@ -25,10 +26,10 @@ FLOORS = {
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
-def test_article_question_set_figures(article_qa, article_text, name):
+def test_article_question_set_figures(store_qa, article_text, name):
     questions = load_questions(DATA / name)
     assert sum(not q["answerable"] for q in questions) == 10
-    r = evaluate(article_qa, questions)
+    r = evaluate(store_qa, questions)
     got = {k: round(r[k], 3) for k in FLOORS[name]}
     print(f"{name}: {got}; failures {r['failures']}")
     for key, floor in FLOORS[name].items():

@@ -15,9 +15,12 @@ from rag.cli.commands import main
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, article_qa):
-    """A corpus + index pair already indexed by the session fixture (same model)."""
-    return article_qa.corpus_dir, article_qa.store.root
+def workdir(store_qa):
+    """A corpus and the options naming its index, already indexed by the session fixture (same model):
+    FAISS files, then a Milvus server (every test here runs on both)."""
+    if store_qa.settings.store.uri == "faiss":
+        return store_qa.corpus_dir, ["--index", str(store_qa.store.root)]
+    return store_qa.corpus_dir, ["--store", store_qa.settings.store.uri, "--kb", store_qa.settings.store.kb]
 
 
 def run(args, capsys):
@@ -27,8 +30,8 @@ def run(args, capsys):
 
 
 def dirs(workdir):
-    corpus, index = workdir
-    return ["--corpus", str(corpus), "--index", str(index)]
+    corpus, where = workdir
+    return ["--corpus", str(corpus), *where]
 
 
 def check_offsets(obj, text):
@@ -140,15 +143,13 @@ def test_index_command_reports_up_to_date_and_incremental(tmp_path, capsys, embe
 
 
 def test_console_script_runs_as_a_subprocess(workdir):
-    corpus, index = workdir
-    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "", "--corpus", str(corpus), "--index", str(index)],
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "", *dirs(workdir)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
 def test_search_loads_no_reader_and_ask_loads_it(workdir):
     """Loading the reader costs seconds that `rag search` never uses: only a question read by it loads it."""
-    corpus, index = workdir
     probe = ("import sys\n"
              "from rag.cli.commands import main\n"
              "code = main(sys.argv[1:])\n"
@@ -157,8 +158,8 @@ def test_search_loads_no_reader_and_ask_loads_it(workdir):
              "sys.exit(code)\n")
     loaded = {}
     for cmd, query in (("search", "算力券"), ("ask", "湖北人工智能产业规模到2025年超过多少?")):
-        r = subprocess.run([sys.executable, "-c", probe, cmd, query, "--json", "--corpus", str(corpus),
-                            "--index", str(index)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        r = subprocess.run([sys.executable, "-c", probe, cmd, query, "--json", *dirs(workdir)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert r.returncode == 0, r.stderr
         loaded[cmd] = r.stdout.strip().splitlines()[-1]
     assert loaded == {"search": "READER-LOADED False", "ask": "READER-LOADED True"}

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from tests.helpers import ARTICLE, ROOT  # noqa: E402
+from tests.helpers import ARTICLE, ROOT, start_milvus_server, stop  # noqa: E402
 
 QUESTION = "系统版本的代号是什么?"
 #: Each generation's notes name one code; an answer or citation naming the other would be a mix.
@@ -38,37 +37,12 @@ def _notes(code: str) -> str:
     return f"发布说明\n本次发布的系统版本代号是{code}。该版本于今年上线，面向全体用户开放。\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
-    """``milvus-lite server`` on 127.0.0.1 in its own process; yields ``milvus://127.0.0.1:PORT``."""
-    data = tmp_path_factory.mktemp("milvus-data")
-    port = _free_port()
-    exe = Path(sys.executable).with_name("milvus-lite")
-    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, "milvus-lite server exited"
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("milvus-lite server did not listen within 60 s")
-    yield f"milvus://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """``milvus-lite server`` on 127.0.0.1 in its own process (this module's own data); yields its URI."""
+    proc, uri = start_milvus_server(tmp_path_factory.mktemp("milvus-data"))
+    yield uri
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
