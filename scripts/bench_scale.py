@@ -25,6 +25,13 @@ The cost of embedding a query is measured separately, with the real model.
 
     python scripts/bench_scale.py --json docs/bench/scale.json     # sizes 1k,10k,30k,50k,100k
     python scripts/bench_scale.py --sizes 1000,10000 --questions 100
+    python scripts/bench_scale.py --sizes 10000,100000,1000000 --stores faiss,milvus-embedded,milvus-server \
+        --json docs/bench/scale_milvus.json                              # issue #20: FAISS against Milvus
+
+With ``--stores`` the same chunks, tokens and vectors are also written to Milvus (a milvus-lite file
+in the measuring process, and a ``milvus-lite server`` process on loopback) through the project's
+``MilvusStore``: write time, the client's and the server's memory, disk, load time, and the
+retriever's latency with dense search in Milvus.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,7 +61,7 @@ from rag.bench.system import bench_system, default_index_dir, ensure_bench_index
 from rag.config import INDEX_FORMAT_VERSION, Settings  # noqa: E402
 from rag.index import faiss_store as dense  # noqa: E402
 from rag.index.bm25 import BM25  # noqa: E402
-from rag.index.store import Manifest, StoredIndex  # noqa: E402
+from rag.index.store import DocEntry, Manifest, StoredIndex  # noqa: E402
 from rag.query.analyse import QueryAnalyser  # noqa: E402
 from rag.retrieve.retriever import Retriever  # noqa: E402
 from rag.types import Chunk  # noqa: E402
@@ -373,7 +381,86 @@ def _faiss_alone(flat_ix, hnsw_ix, Q: np.ndarray, qs: list, out: dict) -> None:
     out[f"hnsw_recall_of_flat_top{ANN_DEPTH}"] = statistics.fmean(overlap) if overlap else float("nan")
 
 
-def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
+def _proc_mb(pid: int, key: str = "VmRSS") -> float:
+    """Resident (or peak, ``VmHWM``) memory of another process in MiB."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def _milvus(kind: str, stored: StoredIndex, flat_ix, enc: LookupEncoder, settings: Settings, qs: list,
+            queries: dict, Q: np.ndarray, source_doc: list[str], real: int) -> dict:
+    """The same index written to Milvus (``embedded``: a milvus-lite file in this process; ``server``: a
+    ``milvus-lite server`` process on loopback): write time, memory, disk, and the retriever's latency
+    and recall with dense search in Milvus (its FLAT index is exact: its top 30 should be flat's)."""
+    from rag.index.milvus_store import MilvusStore
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix=f"bench-milvus-{kind}-") as tmp:
+        data = Path(tmp)
+        proc = None
+        if kind == "server":
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            exe = Path(sys.executable).with_name("milvus-lite")
+            proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data / "server"), "--host", "127.0.0.1",
+                                     "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            uri = f"http://127.0.0.1:{port}"
+            out["server_rss_idle_mb"] = round(_proc_mb(proc.pid), 1)
+        else:
+            uri = str(data / "milvus.db")
+        try:
+            store = MilvusStore(uri, kb="bench")
+            rss0 = rss_mb()
+            _, out["write_s"] = timed(store.save, stored)
+            out["client_rss_delta_write_mb"] = round(rss_mb() - rss0, 1)
+            store.close()
+            store = MilvusStore(uri, kb="bench")
+            rss1 = rss_mb()
+            loaded, out["load_s"] = timed(store.load)
+            out["client_rss_delta_load_mb"] = round(rss_mb() - rss1, 1)
+            if proc is not None:
+                out["server_rss_mb"] = round(_proc_mb(proc.pid), 1)
+                out["server_peak_rss_mb"] = round(_proc_mb(proc.pid, "VmHWM"), 1)
+            out["disk_mb"] = round(_du_mb(data), 1)
+            out["search"] = _measure(loaded, enc, settings, qs, queries, source_doc, real, ("hybrid", "dense"))
+            lat, overlap = [], []
+            for i, _ in qs:
+                t = time.perf_counter()
+                mi, _ = loaded.dense.search(Q[i], ANN_DEPTH)
+                lat.append((time.perf_counter() - t) * 1000)
+                fi, _ = dense.search(flat_ix, Q[i], ANN_DEPTH)
+                overlap.append(len(set(fi.tolist()) & set(mi.tolist())) / max(1, len(fi)))
+            out["dense_alone_ms_p50"] = statistics.median(lat)
+            out["dense_alone_ms_p95"] = percentile(lat, 95)
+            out[f"recall_of_flat_top{ANN_DEPTH}"] = statistics.fmean(overlap) if overlap else float("nan")
+            store.close()
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(30)
+    return out
+
+
+def run_size(work: Path, size: int, n_questions: int, seed: int, stores: Sequence[str] = ("faiss",)) -> dict:
     """Every figure of one corpus size (run in a child process: its own peak RSS)."""
     rng = np.random.default_rng(seed)
     rows = [json.loads(line) for line in (work / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -405,7 +492,16 @@ def run_size(work: Path, size: int, n_questions: int, seed: int) -> dict:
         stored = StoredIndex(manifest, chunks, toks, PrebuiltStore(V, ix), bm25)
         out[name] = _measure(stored, enc, settings, qs, queries, source_doc, real, modes)
     _faiss_alone(flat_ix, hnsw_ix, Q, qs, out)
-    out["peak_rss_mb"] = round(peak_mb(), 1)
+    out["peak_rss_mb"] = round(peak_mb(), 1)       # FAISS alone: before any Milvus client is loaded
+    for kind in ("embedded", "server"):
+        if f"milvus-{kind}" in stores:
+            per_doc = Counter(c.doc for c in chunks)     # the store checks its rows against these counts
+            entries = {d: DocEntry("", n) for d, n in per_doc.items()}
+            stored = StoredIndex(Manifest(INDEX_FORMAT_VERSION, "precomputed", V.shape[1], {}, entries), chunks,
+                                 toks, PrebuiltStore(V, flat_ix), bm25)
+            out[f"milvus_{kind}"] = _milvus(kind, stored, flat_ix, enc, settings, qs, queries, Q, source_doc, real)
+            print(f"bench_scale: {size}: milvus {kind} written in {out[f'milvus_{kind}']['write_s']:.1f}s",
+                  file=sys.stderr)
     return out
 
 
@@ -421,12 +517,16 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="benchmark data directory (default <repo>/../shared/bench)")
     ap.add_argument("--cache", default=None, help="root of rag eval's cached indexes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stores", default="faiss",
+                    help="besides FAISS flat and HNSW: milvus-embedded (a milvus-lite file), milvus-server "
+                         "(a milvus-lite server process on loopback); comma-separated")
     ap.add_argument("--json", default=None, help="write the results here")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_size(Path(args.child), args.size, args.questions, args.seed)))
+        print(json.dumps(run_size(Path(args.child), args.size, args.questions, args.seed,
+                                  [x.strip() for x in args.stores.split(",")])))
         return
     args.data = args.data or Settings.from_env().paths.bench_data
     for name in SETS:
@@ -442,7 +542,8 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             t = time.perf_counter()
             cp = subprocess.run([sys.executable, __file__, "--child", str(work), "--size", str(size),
-                                 "--questions", str(args.questions), "--seed", str(args.seed)],
+                                 "--questions", str(args.questions), "--seed", str(args.seed),
+                                 "--stores", args.stores],
                                 capture_output=True, text=True)
             if cp.returncode != 0:
                 sys.exit(f"bench_scale: size {size} failed:\n{cp.stderr[-3000:]}")
