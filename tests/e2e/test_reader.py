@@ -284,3 +284,25 @@ def test_who_someone_is_is_answered_with_the_whole_title(article_qa, article_tex
         assert article_text[sp.start:sp.end] == title
     # the follow-up about one office still gets the office, by its full name, not the title
     assert article_qa.ask("百度首席技术官还担任哪个机构的主任?").answer == "深度学习技术及应用国家工程研究中心"
+
+
+def test_compare_article_answers_lists_each_difference_with_both_answers(tmp_path):
+    """scripts/compare_article_answers.py: the rules alone against the shipped reader on three
+    questions; every difference is printed as question, gold, old and new, and nothing else."""
+    import subprocess
+    import sys
+
+    from tests.helpers import DATA, ROOT
+
+    rows = (DATA / "article_qa.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_article_answers.py"), "--old", "off",
+                           "--new", "auto", "--questions", str(qfile)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) % 4 == 0
+    for i in range(0, len(lines), 4):
+        assert lines[i].startswith("q") and lines[i + 1].startswith("  gold: ")
+        assert lines[i + 2].startswith("  old:  ") and lines[i + 3].startswith("  new:  ")
