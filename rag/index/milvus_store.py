@@ -66,6 +66,10 @@ def _pymilvus() -> Any:
     # pymilvus logs every failed call with a traceback on its own handler; the error reaches the
     # user once, as a one-line StoreError (_call)
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # An embedded milvus-lite serves gRPC inside this process: a call it does not implement
+    # (AllocTimestamp, which pymilvus asks for and then does without) was logged with a traceback
+    # on every `rag index --store milvus:<file>`
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     return pymilvus
 
 
