@@ -36,6 +36,7 @@ from typing import Any, TextIO
 from ui.api import RequestError, health, parse_ask_request, warm_up
 from ui.documents import add_document_routes
 from ui.net import DEFAULT_HOST, bind, url_of
+from ui.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
     import anyio
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
+    from starlette.middleware.cors import CORSMiddleware
 
     from rag.errors import KnowledgeBaseError, QuestionError, RagError
     from rag.kb import KnowledgeBases
@@ -77,6 +79,11 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
     lib = kbs.library(None)
     limiter = anyio.CapacityLimiter(max(1, workers))
     app = FastAPI(title="rag-zh", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.add_middleware(SecurityHeaders)     # every response, the mounted chat's included
+    # CORS off: no origin is allowed. Without a CORSMiddleware of ours, Gradio installs its own, which
+    # echoes any Origin (with credentials) as soon as the server is reached by a name other than
+    # localhost, i.e. on a team's address: any site could then read the answers with a visitor's cookies.
+    app.add_middleware(CORSMiddleware, allow_origins=[], allow_methods=[], allow_headers=[])
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Any:

@@ -42,6 +42,8 @@ class Page:
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.console: list[str] = []       # what the page logged (a refused script or style shows here)
+        self.page.on("console", lambda m: self.console.append(m.text))
         self.page.goto(url, wait_until="load")
         self.page.wait_for_selector("#rag-question textarea", timeout=30_000)
 
@@ -82,6 +84,8 @@ def test_question_is_answered_with_highlight_and_citations(page):
         page.page.screenshot(path=os.environ["RAG_UI_SCREENSHOT"], full_page=False)
     assert page.requests, "no request recorded"
     assert page.outside_requests() == []
+    # the security headers' policy (ui/security.py) blocks nothing the page itself needs
+    assert not [m for m in page.console if "Content Security Policy" in m], page.console
 
 
 def test_example_button_then_not_found_then_clear(page):

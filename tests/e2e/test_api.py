@@ -184,3 +184,20 @@ def test_chat_handler_escapes_the_question_and_answers(article_qa):
     assert len(messages) == 4 and questions[-1] == HUBEI
     assert "<mark>1500亿元</mark>" in messages[-1]["content"] and "[1]" in messages[-1]["content"]
     assert sources.count('id="rag-src-') == 2
+
+
+def test_every_response_carries_the_security_headers_and_no_cors(client):
+    """No framing by another site, no sniffing, nothing loaded from another origin, and no CORS
+    header for a foreign origin (a page elsewhere cannot read answers)."""
+    for path in ("/", "/api/health", "/api/documents", "/view/article.txt", "/api/documents/nope.txt/text"):
+        r = client.get(path, headers={"Origin": "http://evil.example"})
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["x-frame-options"] == "DENY", path
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "http:" not in csp and "https:" not in csp, path
+        assert "access-control-allow-origin" not in r.headers, path
+    assert "script-src" not in client.get("/view/article.txt").headers["content-security-policy"]  # viewer: none
+    r = client.post("/api/ask", json={"question": "谁是百度首席技术官?"}, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    r = client.options("/api/ask", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in r.headers
