@@ -54,6 +54,11 @@ BATCH = 1_000
 FILES = ("bm25.npz", "documents.jsonl", "layout.npz", "manifest.json")
 #: Seconds to wait for a server before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
+#: pymilvus pings every 10 s even while idle; a gRPC server with default settings (milvus-lite's)
+#: counts pings without data as strikes and answers GOAWAY "too_many_pings". Seen once in a 28-minute
+#: test run against a milvus-lite server (a `rag ask` then failed), not reproduced alone in a
+#: minute of idle calls; pinging only during calls, once a minute, removes the strikes altogether.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_calls": False}
 _KB_ALIAS = re.compile(r"^[a-z0-9_]{1,48}$")   # an alias rag_<kb> (a generation is rag_<kb>__g<n>)
 
 
@@ -177,7 +182,8 @@ class MilvusStore:
             if not self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
                 Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._client = pm.MilvusClient(uri=self.uri, token=self.token, timeout=CONNECT_TIMEOUT)
+                self._client = pm.MilvusClient(uri=self.uri, token=self.token, timeout=CONNECT_TIMEOUT,
+                                               grpc_options=GRPC_OPTIONS)
             except Exception as exc:  # pymilvus raises several types (MilvusException, grpc errors)
                 raise StoreError(f"cannot reach Milvus at {self.shown}: {_first_line(exc)}") from None
         return self._client

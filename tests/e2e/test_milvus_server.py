@@ -266,3 +266,4 @@ def test_three_shards_published_equal_a_one_process_build(milvus_server, tmp_pat
     assert refused.stderr.strip().count("\n") == 0
     bad = _rag("index", "--kb", "sharded", "--generation", "g3", "--shard", "4/3", *common)
     assert bad.returncode == 2 and "--shard '4/3'" in bad.stderr
+
