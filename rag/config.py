@@ -201,6 +201,7 @@ class StoreSettings:
     token: str = ""                 # the Milvus server's token (user:password or an API key); never reported
     refresh_seconds: float = 2.0    # how often a server asks a shared store whether a new generation is live
     kb: str = DEFAULT_KB            # the knowledge base: its own corpus folder, index and collection (rag/kb.py)
+    lock_wait_s: float = 600.0      # a writer waits this long for another one to finish (rag/index/lock.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uri", str(self.uri).strip())
@@ -296,6 +297,33 @@ def _looks_like_weights(value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """``rag serve``'s access control and request limits (docs/security.md has the threat model).
+
+    A server on a loopback address is open unless tokens are configured; on any other address it
+    refuses to start without them.
+    """
+
+    auth_token: str = ""            # one token with every scope on every knowledge base; never reported
+    auth_file: str = ""             # tokens with scopes and knowledge bases (`rag token add`)
+    session_secret: str = ""        # signs the chat's session cookie; "" = random per process
+    session_hours: float = 12.0     # a browser session lasts this long after the token was typed
+    max_body_kb: int = 64           # a request body (other than an upload) larger than this: 413
+    max_history: int = 20           # earlier questions one request may carry (follow-ups)
+    rate_per_minute: float = 120.0  # costly requests (questions, uploads, deletes, logins) per client; 0 = no limit
+    rate_burst: int = 60            #   taken at once before the rate applies; then 429 + Retry-After
+    header_timeout_s: float = 10.0  # a request line and headers slower than this (slowloris): 408, closed
+    body_timeout_s: float = 30.0    # waiting longer than this for the next part of a body: 408
+
+    def __post_init__(self) -> None:
+        for name in ("session_hours", "max_body_kb", "max_history", "header_timeout_s", "body_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"serve.{name} must be positive")
+        if self.rate_per_minute < 0 or self.rate_burst < 1:
+            raise SettingsError("serve.rate_per_minute must be >= 0 and serve.rate_burst >= 1")
+
+
+@dataclass(frozen=True)
 class PathSettings:
     """Where converted models and the public benchmark sets live."""
 
@@ -316,6 +344,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     reader: ReaderSettings = field(default_factory=ReaderSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     debug: bool = False             # tracebacks on the command line
 
@@ -325,7 +354,8 @@ class Settings:
 
         ``RAG_MODEL``, ``RAG_EMBED_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_READER``, ``RAG_READER_BF16`` (0/1),
         ``RAG_READER_RUNTIME`` (torch, onnx, onnx-int8), ``RAG_OCR``, ``RAG_CACHE_DIR``, ``RAG_BENCH_DATA``,
-        ``RAG_STORE``, ``RAG_MILVUS_TOKEN``, ``RAG_KB``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
+        ``RAG_STORE``, ``RAG_MILVUS_TOKEN``, ``RAG_KB``, ``RAG_AUTH_TOKEN``, ``RAG_AUTH_FILE``,
+        ``RAG_SESSION_SECRET``, ``RAG_DEBUG`` and ``HF_HUB_OFFLINE``.
 
         Args:
             environ: the variables (default ``os.environ``).
@@ -348,6 +378,9 @@ class Settings:
             "store.uri": env.get("RAG_STORE") or None,
             "store.token": env.get("RAG_MILVUS_TOKEN") or None,
             "store.kb": env.get("RAG_KB") or None,
+            "serve.auth_token": env.get("RAG_AUTH_TOKEN") or None,
+            "serve.auth_file": env.get("RAG_AUTH_FILE") or None,
+            "serve.session_secret": env.get("RAG_SESSION_SECRET") or None,
         }
         if env.get("RAG_READER_BF16") in ("0", "1"):
             changes["reader.bf16"] = env["RAG_READER_BF16"] == "1"
@@ -428,6 +461,9 @@ class Settings:
                for k, v in dataclasses.asdict(self).items()}
         if out["store"]["token"]:
             out["store"]["token"] = "***"   # reports are shown and logged; a token is a secret
+        for secret in ("auth_token", "session_secret"):
+            if out["serve"][secret]:
+                out["serve"][secret] = "***"
         return out
 
 

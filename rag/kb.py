@@ -70,7 +70,7 @@ class KnowledgeBases:
 
     def __init__(self, settings: Settings, first: "QASystem | None" = None,
                  corpus: Path | str | None = None, index: Path | str | None = None,
-                 first_library: "Library | None" = None):
+                 first_library: "Library | None" = None, encoder: Any | None = None):
         """
         Args:
             settings: the configuration; ``settings.store.kb`` is the one a request without ``kb`` gets.
@@ -78,8 +78,11 @@ class KnowledgeBases:
             corpus: its corpus folder when not the usual one (``--corpus``).
             index: its index folder when not the usual one (``--index``).
             first_library: its document library, already made.
+            encoder: the :class:`rag.embed.Encoder` of the systems made here (None: the settings' model,
+                loaded once per process).
         """
         self.settings = settings
+        self.encoder = encoder
         self.default = settings.store.kb
         self._paths = {self.default: (corpus, index)}
         self._systems: dict[str, QASystem] = {} if first is None else {self.default: first}
@@ -150,7 +153,7 @@ class KnowledgeBases:
                 kb = locate(name, corpus, index, self.settings.paths.kb_root)
                 settings = replace(self.settings, store=replace(self.settings.store, kb=name))
                 # the models are loaded once per process and shared (rag.embed, rag.reader caches)
-                self._systems[name] = QASystem(kb.corpus_dir, kb.index_dir, settings)
+                self._systems[name] = QASystem(kb.corpus_dir, kb.index_dir, settings, encoder=self.encoder)
             return self._systems[name]
 
     def library(self, name: str | None = None) -> "Library":

@@ -13,6 +13,7 @@ Example (loads the real model, so not run as a doctest)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -33,6 +34,7 @@ from rag.embed.protocol import Encoder
 from rag.errors import CorpusError, DocumentError, UsageError
 from rag.index.build import BuildReport, Progress, build_index, plan_update
 from rag.index.factory import open_store
+from rag.index.lock import IndexLock
 from rag.index.protocol import IndexBackend
 from rag.index.store import StoredIndex
 from rag.ingest.documents import SourceFile, read_source, scan_corpus
@@ -231,13 +233,22 @@ class QASystem:
         Returns:
             What the build did.
         """
-        with self._lock:
+        with self._lock, self.write_lock():
             docs = self.documents()
             skipped = self._skipped if self._given_docs is None else {}
             index, report = build_index(docs, self.settings, self.encoder, self.store, show_progress=show_progress,
                                         force=force, progress=progress, skipped=skipped)
             self._use(index, self.store.current_path())
             return report
+
+    def write_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """The index's write lock across processes (:mod:`rag.index.lock`): a second writer waits up
+        to ``store.lock_wait_s``, saying who writes, then gives up with
+        :class:`~rag.index.lock.IndexBusyError`. A Milvus server has none (its alias swap is atomic)."""
+        path = self.store.lock_path
+        if path is None:
+            return contextlib.nullcontext()
+        return IndexLock(path, wait=self.settings.store.lock_wait_s, on_wait=lambda m: log.warning("%s", m))
 
     def build_shard(self, generation: str, shard: int, shards: int, show_progress: bool = False) -> BuildReport:
         """Embed one slice of the corpus into ``generation`` of a shared store, not yet live
@@ -289,7 +300,7 @@ class QASystem:
         """
         if not hasattr(self.store, "publish"):
             raise UsageError("--publish needs a shared store: --store milvus://host[:port] (or milvus:<file>)")
-        with self._lock:
+        with self._lock, self.write_lock():
             return self.store.publish(generation, self.settings.index_params(), self.settings.index.hnsw_min_chunks)
 
     def ensure_index(self, show_progress: bool = False) -> BuildReport | None:

@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from rag.choices import RetrievalMode
-from rag.config import check_kb_name
+from rag.config import MAX_QUESTION_CHARS, check_kb_name
 from rag.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
 #: Upper bound for ``top_k`` in API requests.
 MAX_TOP_K = 50
+#: Earlier questions one request may carry (``serve.max_history`` sets the server's).
+MAX_HISTORY = 20
 
 
 class RequestError(ValueError):
@@ -46,11 +48,12 @@ class AskRequest:
     kb: str | None = None           # the knowledge base (None: the server's default)
 
 
-def parse_ask_request(raw: bytes) -> AskRequest:
+def parse_ask_request(raw: bytes, max_history: int = MAX_HISTORY) -> AskRequest:
     """Validate the body of ``POST /api/ask``.
 
     Args:
         raw: the request body.
+        max_history: earlier questions allowed in ``history``.
 
     Returns:
         The request.
@@ -74,6 +77,11 @@ def parse_ask_request(raw: bytes) -> AskRequest:
         history = []
     if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
         raise RequestError('"history" 应为字符串列表 / "history" must be a list of strings')
+    if len(history) > max_history:
+        raise RequestError(f'"history" 最多 {max_history} 条 / "history" may hold at most {max_history} questions')
+    if any(len(h) > MAX_QUESTION_CHARS for h in history):
+        raise RequestError(f'"history" 中的问题最长 {MAX_QUESTION_CHARS} 字 / a question in "history" is over '
+                           f'{MAX_QUESTION_CHARS} characters')
     top_k = body.get("top_k")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
                               or not 1 <= top_k <= MAX_TOP_K):

@@ -28,13 +28,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
 from rag.query.question import QuestionError
 from ui.api import RequestError, parse_ask_request
+from ui.auth import Scope
 from ui.documents import render_library, render_progress
 from ui.render import esc, render_error, render_question, render_reply, render_sources
 
@@ -72,6 +74,99 @@ def _gradio() -> Any:
     import gradio as gr
 
     return gr
+
+
+class EventGuard:
+    """Wraps the page's event functions so that each first checks who sent it.
+
+    Gradio hands a ``gr.Request`` to a parameter annotated with its class; :meth:`wrap` adds one
+    (this module's annotations are strings Gradio cannot resolve), finds the principal from the
+    request's token or session cookie (:meth:`ui.auth.AccessControl.of_gradio`) and checks it.
+    """
+
+    def __init__(self, access: Any, default_kb: str):
+        """
+        Args:
+            access: the server's :class:`ui.auth.AccessControl`.
+            default_kb: the knowledge base of an event that names none.
+        """
+        self.access = access
+        self.default_kb = default_kb
+
+    def principal(self, request: Any) -> Any:
+        """The principal of a ``gr.Request`` (None: no valid credential)."""
+        return self.access.of_gradio(request)
+
+    def refusal(self, request: Any, scope: Any, kb: str | None) -> str | None:
+        """Why the event may not run (one line), or None."""
+        from ui.auth import AccessError
+
+        principal = self.principal(request)
+        if principal is None:
+            return "需要重新登录 / sign in again"
+        try:
+            principal.require(scope, kb or self.default_kb)
+        except AccessError as exc:
+            return str(exc)
+        return None
+
+    def wrap(self, fn: Callable[..., Any], scope: Any, kb_at: int,
+             denied: Callable[[str], Any] | None = None) -> Callable[..., Any]:
+        """``fn`` checked for ``scope`` on the knowledge base in its argument ``kb_at``.
+
+        Args:
+            fn: the event function (a generator function stays one).
+            scope: the :class:`ui.auth.Scope` it needs.
+            kb_at: the position of the knowledge base among ``fn``'s arguments.
+            denied: the outputs for a refusal, from its message (default: ``gr.Error``, a toast).
+
+        Returns:
+            The wrapped function.
+        """
+        gr = _gradio()
+
+        def check(args: tuple[Any, ...], request: Any) -> str | None:
+            kb = args[kb_at] if kb_at < len(args) else None
+            return self.refusal(request, scope, kb)
+
+        def refuse(message: str) -> Any:
+            if denied is None:
+                raise gr.Error(message, print_exception=False)
+            return denied(message)
+
+        if inspect.isgeneratorfunction(fn):
+            def wrapper(*args: Any) -> Iterator[Any]:
+                *rest, request = args
+                message = check(tuple(rest), request)
+                if message is not None:
+                    yield refuse(message)
+                    return
+                yield from fn(*rest)
+        else:
+            def wrapper(*args: Any) -> Any:  # type: ignore[misc]
+                *rest, request = args
+                message = check(tuple(rest), request)
+                return refuse(message) if message is not None else fn(*rest)
+
+        return _taking_request(wrapper, inspect.signature(fn), getattr(fn, "__name__", "event"))
+
+    def for_principal(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """An event function without inputs that gets the sender's principal: ``fn(principal)``."""
+        def wrapper(request: Any = None) -> Any:
+            return fn(self.principal(request))
+
+        return _taking_request(wrapper, inspect.Signature(), getattr(fn, "__name__", "event"))
+
+
+def _taking_request(wrapper: Callable[..., Any], sig: inspect.Signature, name: str) -> Callable[..., Any]:
+    """``wrapper`` (whose last argument is the request) shown to Gradio as ``sig`` + a ``gr.Request``."""
+    gr = _gradio()
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                annotation=gr.Request)
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), request])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {"request": gr.Request}
+    wrapper.__name__ = name
+    return wrapper
 
 
 def theme() -> Any:
@@ -306,11 +401,12 @@ def knowledge_bases(qa: Any) -> Any:
     return KnowledgeBases(qa.settings, first=qa)
 
 
-def answer_api(qa: Any) -> Any:
+def answer_api(qa: Any, guard: EventGuard | None = None) -> Any:
     """The function behind the public ``/answer`` endpoint (same JSON as ``POST /api/ask``).
 
     Args:
         qa: the question-answering system, or the :class:`rag.kb.KnowledgeBases` served.
+        guard: checks the caller's token for ``read`` on the knowledge base (None: open).
 
     Returns:
         ``answer(question, history=None, top_k=None, kb=None) -> dict``; a bad request raises
@@ -319,7 +415,7 @@ def answer_api(qa: Any) -> Any:
     kbs = knowledge_bases(qa)
 
     def answer(question: str, history: list[str] | None = None, top_k: int | None = None,
-               kb: str | None = None) -> dict[str, Any]:
+               kb: str | None = None, request: Any = None) -> dict[str, Any]:
         """Answer one question from the documents: exactly the JSON of POST /api/ask.
 
         Args:
@@ -332,15 +428,22 @@ def answer_api(qa: Any) -> Any:
         body = {"question": question, "history": history, "top_k": top_k, "kb": kb}
         try:
             req = parse_ask_request(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+            refusal = None if guard is None else guard.refusal(request, Scope.READ, req.kb)
+            if refusal is not None:
+                raise gr.Error(refusal, print_exception=False)
             system = kbs.system(req.kb)
             return system.ask(req.question, top_k=req.top_k, history=list(req.history), mode=req.mode).to_json()
         except (RequestError, RagError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
+    # real classes: Gradio reads them for the API's schema and to hand over the request
+    gr = _gradio()
+    answer.__annotations__ = {"question": str, "history": list[str] | None, "top_k": int | None,
+                              "kb": str | None, "request": gr.Request, "return": dict[str, Any]}
     return answer
 
 
-def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None) -> Any:
+def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None, access: Any | None = None) -> Any:
     """The Gradio Blocks of the chat page.
 
     Args:
@@ -348,6 +451,9 @@ def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None) -> Any:
         lib: a :class:`rag.library.Library` over ``qa``: adds the documents panel.
         kbs: the :class:`rag.kb.KnowledgeBases` to choose from (default: ``qa``'s and those beside it);
             the selector shows when there is more than one.
+        access: the server's :class:`ui.auth.AccessControl` (None: open). Every event checks the
+            sender's scope and knowledge base; the selector offers only the sender's knowledge bases,
+            and the upload and delete controls hide from a token without ``write``.
 
     Returns:
         A ``gr.Blocks`` (not launched).
@@ -360,6 +466,16 @@ def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None) -> Any:
     default_k = min(int(qa.settings.retrieval.top_k), MAX_PASSAGES)
     handlers = ChatHandlers(kbs, default_k)
     names = kbs.names()
+    if access is None:
+        from ui.auth import AccessControl
+
+        access = AccessControl()
+    guard = EventGuard(access, kbs.default)
+
+    def own_kbs(principal: Any) -> Any:
+        mine = [n for n in kbs.names() if principal is not None and principal.may(Scope.READ, n)]
+        value = kbs.default if kbs.default in mine else (mine[0] if mine else None)
+        return gr.update(choices=mine, value=value, visible=len(mine) > 1)
     with gr.Blocks(title="中文文档问答", analytics_enabled=False) as demo:
         messages = gr.State([])
         questions = gr.State([])
@@ -391,27 +507,30 @@ def build_demo(qa: Any, lib: Any | None = None, kbs: Any | None = None) -> Any:
                                       elem_id="rag-clear")
             with gr.Column(scale=2, min_width=300, elem_classes=["rag-sources-col"]):
                 if lib is not None:
-                    _documents_panel(gr, demo, kbs, header, kb)
+                    _documents_panel(gr, demo, kbs, header, kb, guard)
                 gr.HTML('<div class="rag-panel-title">来源</div>', js_on_load=None)
                 sources = gr.HTML(render_sources(None), elem_id="rag-sources", js_on_load=None)
 
         outputs = [box, chatbot, messages, questions, sources]
-        box.submit(handlers.ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
-        send.click(handlers.ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
+        ask = guard.wrap(handlers.ask, Scope.READ, kb_at=4)
+        box.submit(ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
+        send.click(ask, [box, top_k, messages, questions, kb], outputs, **PRIVATE)
         for b in example_buttons:
-            b.click(handlers.ask, [b, top_k, messages, questions, kb], outputs, **PRIVATE)
+            b.click(ask, [b, top_k, messages, questions, kb], outputs, **PRIVATE)
         clear.click(handlers.clear, None, outputs, queue=False, **PRIVATE)
         chatbot.clear(handlers.clear, None, outputs, queue=False, **PRIVATE)  # the chatbot's own trash icon
         kb.change(handlers.clear, None, outputs, queue=False, **PRIVATE)
         if lib is None:
             kb.change(lambda name: header_of(kbs, name), [kb], [header], queue=False, **PRIVATE)
-        gr.api(answer_api(kbs), api_name="answer")
+        if access.required:         # only the knowledge bases the sender's token allows
+            demo.load(guard.for_principal(own_kbs), None, [kb], queue=False, **PRIVATE)
+        gr.api(answer_api(kbs, guard), api_name="answer")
     return demo
 
 
-def _documents_panel(gr: Any, demo: Any, kbs: Any, header: Any, kb: Any) -> None:
+def _documents_panel(gr: Any, demo: Any, kbs: Any, header: Any, kb: Any, guard: EventGuard) -> None:
     """The documents accordion: upload, progress, the list, delete (inside the current column), of
-    the knowledge base chosen in ``kb``."""
+    the knowledge base chosen in ``kb``; every event checked by ``guard``."""
     docs = DocumentHandlers(kbs)
     lib = kbs.library(None)
     with gr.Accordion("文档 · 添加与管理", open=True, elem_id="rag-documents"):
@@ -427,11 +546,25 @@ def _documents_panel(gr: Any, demo: Any, kbs: Any, header: Any, kb: Any) -> None
         job_id = gr.State(None)
         timer = gr.Timer(POLL_S, active=False)
     # queue=False: polling and starting a job are quick, and must not wait behind questions
-    files.upload(docs.upload, [files, kb], [files, progress, job_id, timer, message], queue=False, **PRIVATE)
-    timer.tick(docs.poll, [job_id, kb], [progress, doclist, chosen, header, timer], queue=False, **PRIVATE)
-    delete.click(docs.delete, [chosen, kb], [doclist, chosen, header, message], concurrency_limit=1, **PRIVATE)
-    demo.load(docs.refresh, [kb], [doclist, chosen, header], queue=False, **PRIVATE)
-    kb.change(docs.refresh, [kb], [doclist, chosen, header], **PRIVATE)
+    keep = gr.update
+    upload = guard.wrap(docs.upload, Scope.WRITE, kb_at=1, denied=lambda m: (
+        None, keep(), keep(), gr.Timer(active=False), render_error(m)))
+    poll = guard.wrap(docs.poll, Scope.READ, kb_at=1, denied=lambda m: (
+        keep(), keep(), keep(), keep(), gr.Timer(active=False)))
+    remove = guard.wrap(docs.delete, Scope.WRITE, kb_at=1, denied=lambda m: (keep(), keep(), keep(), render_error(m)))
+    refresh = guard.wrap(docs.refresh, Scope.READ, kb_at=0, denied=lambda m: (
+        render_error(m), keep(choices=[], value=None), keep()))
+    files.upload(upload, [files, kb], [files, progress, job_id, timer, message], queue=False, **PRIVATE)
+    timer.tick(poll, [job_id, kb], [progress, doclist, chosen, header, timer], queue=False, **PRIVATE)
+    delete.click(remove, [chosen, kb], [doclist, chosen, header, message], concurrency_limit=1, **PRIVATE)
+    demo.load(refresh, [kb], [doclist, chosen, header], queue=False, **PRIVATE)
+    kb.change(refresh, [kb], [doclist, chosen, header], **PRIVATE)
+    if guard.access.required:       # a token without write sees the list, not the controls
+        def controls(principal: Any) -> tuple[Any, ...]:
+            writer = principal is not None and Scope.WRITE in principal.scopes
+            return keep(visible=writer), keep(visible=writer), keep(visible=writer)
+
+        demo.load(guard.for_principal(controls), None, [files, chosen, delete], queue=False, **PRIVATE)
 
 
 def launch_options() -> dict[str, Any]:
@@ -449,7 +582,8 @@ def launch_options() -> dict[str, Any]:
     return opts
 
 
-def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None, kbs: Any | None = None) -> Any:
+def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None, kbs: Any | None = None,
+             access: Any | None = None) -> Any:
     """Mount the chat page on a FastAPI app.
 
     Args:
@@ -458,12 +592,13 @@ def mount_ui(app: Any, qa: Any, path: str = "/", lib: Any | None = None, kbs: An
         path: where the page lives.
         lib: the :class:`rag.library.Library` of the documents panel (None: no panel).
         kbs: the :class:`rag.kb.KnowledgeBases` to choose from (default: ``qa``'s and those beside it).
+        access: the server's :class:`ui.auth.AccessControl` (None: open).
 
     Returns:
         The app.
     """
     gr = _gradio()
-    demo = build_demo(qa, lib, kbs)
+    demo = build_demo(qa, lib, kbs, access)
     # Gradio refuses a larger file before our handler reads it (the library checks again, by content)
     max_file = f"{float(qa.settings.ingest.max_file_mb):g}mb"
     return gr.mount_gradio_app(app, demo, path=path, footer_links=[], run_history=False,

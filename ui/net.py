@@ -61,12 +61,23 @@ class BackgroundServer:
             httpx.get(srv.url + "api/health")
     """
 
-    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0):
+    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0, header_timeout: float = 10.0):
+        """
+        Args:
+            app: the ASGI app.
+            host: address to bind.
+            port: port (0: any free one).
+            header_timeout: seconds a connection may take to send a request's headers
+                (:func:`ui.limits.slow_client_protocol`, as ``rag serve``).
+        """
         import uvicorn
+
+        from ui.limits import slow_client_protocol
 
         self.sock = bind(host, port)
         self.url = url_of(self.sock)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
+                                http=slow_client_protocol(header_timeout))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        name="rag-serve", daemon=True)

@@ -34,7 +34,10 @@ import sys
 from typing import Any, TextIO
 
 from ui.api import RequestError, health, parse_ask_request, warm_up
+from ui.auth import AccessControl, AccessError, Scope, access_for
 from ui.documents import add_document_routes
+from ui.gate import Gate
+from ui.limits import RateLimiter, slow_client_protocol
 from ui.net import DEFAULT_HOST, bind, url_of
 from ui.security import SecurityHeaders
 
@@ -46,7 +49,7 @@ DEFAULT_WORKERS = 2
 
 
 def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: Any | None = None,
-               kbs: Any | None = None) -> Any:
+               kbs: Any | None = None, access: Any | None = None) -> Any:
     """The web application: JSON API, plus the chat page at ``/``.
 
     The index is loaded (built if needed) and the model is loaded and run once
@@ -59,6 +62,8 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
         lib: the :class:`rag.library.Library` that adds and removes documents (default: one over ``qa``).
         kbs: the :class:`rag.kb.KnowledgeBases` served (default: ``qa``'s and the others found beside
             it); ``qa`` answers requests that name none.
+        access: who may use it, an :class:`ui.auth.AccessControl` (None: open, as on loopback);
+            the limits come from ``qa.settings.serve`` (:mod:`ui.gate`).
 
     Returns:
         A FastAPI app, ready for uvicorn or ``fastapi.testclient.TestClient``.
@@ -77,20 +82,33 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
     if kbs is None:
         kbs = KnowledgeBases(qa.settings, first=qa, first_library=lib)
     lib = kbs.library(None)
+    access = access if access is not None else AccessControl()
+    serve = qa.settings.serve
     limiter = anyio.CapacityLimiter(max(1, workers))
     app = FastAPI(title="rag-zh", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    app.add_middleware(SecurityHeaders)     # every response, the mounted chat's included
-    # CORS off: no origin is allowed. Without a CORSMiddleware of ours, Gradio installs its own, which
-    # echoes any Origin (with credentials) as soon as the server is reached by a name other than
-    # localhost, i.e. on a team's address: any site could then read the answers with a visitor's cookies.
+    # Middleware added last runs first: headers on every response (refusals too), then the gate,
+    # then CORS. CORS off: no origin is allowed. Without a CORSMiddleware of ours, Gradio installs its
+    # own, which echoes any Origin (with credentials) as soon as the server is reached by a name other
+    # than localhost, i.e. on a team's address: any site could then read the answers with a visitor's cookies.
     app.add_middleware(CORSMiddleware, allow_origins=[], allow_methods=[], allow_headers=[])
+    max_upload = int(float(qa.settings.ingest.max_upload_mb) * 1024 * 1024 * 1.05) + 65536   # + multipart framing
+    app.add_middleware(Gate, access=access, default_kb=kbs.default,
+                       limiter=RateLimiter(serve.rate_per_minute, serve.rate_burst),
+                       max_body=serve.max_body_kb * 1024, max_upload=max_upload, body_timeout=serve.body_timeout_s)
+    app.add_middleware(SecurityHeaders)
+
+    def principal_of(request: Request) -> Any:
+        return getattr(request.state, "principal", None)
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Any:
         """Answer one question; the body is ``{"question", "history"?, "top_k"?, "mode"?, "kb"?}``."""
         try:
-            req = parse_ask_request(await request.body())
+            req = parse_ask_request(await request.body(), max_history=serve.max_history)
+            principal_of(request).require(Scope.READ, req.kb or kbs.default)
         except RequestError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except AccessError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
         def run() -> dict[str, Any]:
@@ -109,22 +127,30 @@ def create_app(qa: Any, ui: bool = True, workers: int = DEFAULT_WORKERS, lib: An
             log.exception("answering %r failed", req.question)
             return JSONResponse({"error": "internal error"}, status_code=500)
 
+    def visible(principal: Any, described: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [d for d in described if principal.may(Scope.READ, d["name"])]
+
     @app.get("/api/health")
-    def api_health() -> dict[str, Any]:
-        """Liveness and what is loaded."""
-        return health(qa, kbs)
+    def api_health(request: Request) -> dict[str, Any]:
+        """Liveness and what is loaded (only ``ok`` for a request without a token, when one is needed)."""
+        principal = principal_of(request)
+        if principal is None:
+            return {"status": "ok"}
+        out = health(qa, kbs)
+        out["knowledge_bases"] = visible(principal, out["knowledge_bases"])
+        return out
 
     @app.get("/api/kbs")
-    def api_kbs() -> dict[str, Any]:
-        """The knowledge bases a request may name in ``kb``."""
-        return {"knowledge_bases": kbs.describe()}
+    def api_kbs(request: Request) -> dict[str, Any]:
+        """The knowledge bases a request may name in ``kb`` (those its token allows)."""
+        return {"knowledge_bases": visible(principal_of(request), kbs.describe())}
 
     add_document_routes(app, kbs, qa.settings)
 
     if ui:
         from ui.app import mount_ui
 
-        mount_ui(app, qa, path="/", lib=lib, kbs=kbs)
+        mount_ui(app, qa, path="/", lib=lib, kbs=kbs, access=access)
     return app
 
 
@@ -144,6 +170,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--top-k", type=int, default=None, help="default number of passages to cite")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"API questions answered at once (default: {DEFAULT_WORKERS})")
+    p.add_argument("--auth-token", default=None,
+                   help="a token with every scope, required of every request (default: $RAG_AUTH_TOKEN); "
+                        "a non-loopback --host needs this or --auth-file")
+    p.add_argument("--auth-file", default=None,
+                   help="a token file with scopes and knowledge bases, made by `rag token add` "
+                        "(default: $RAG_AUTH_FILE)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -171,20 +203,22 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         sock = bind(args.host, args.port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s: anyone who can reach this address can use the service", args.host)
     try:
         qa = make_system(args)
+        access = access_for(qa.settings, args.host)     # refuses a team address without a token
+        if access.required:
+            log.info("%d token(s): every request needs one", len(access.entries))
         print("正在加载模型和索引 / loading model and index …", file=sys.stderr, flush=True)
         report = qa.ensure_index(show_progress=sys.stderr.isatty())
         if report is not None:
             print(f"索引已更新 / index built: {report.chunks} chunks", file=sys.stderr, flush=True)
         qa.load_reader()
-        app = create_app(qa, workers=args.workers)
+        app = create_app(qa, workers=args.workers, access=access)
         import uvicorn
 
         server = uvicorn.Server(uvicorn.Config(app, log_level="info" if args.verbose else "warning",
-                                               timeout_graceful_shutdown=3))
+                                               timeout_graceful_shutdown=3,
+                                               http=slow_client_protocol(qa.settings.serve.header_timeout_s)))
         print(f"正在服务 / serving at {url_of(sock)}  (Ctrl+C 停止 / to stop)", file=out, flush=True)
         server.run(sockets=[sock])
     finally:

@@ -139,7 +139,9 @@ def make_system(args: argparse.Namespace) -> Any:
     settings = Settings.from_pairs(getattr(args, "overrides", []) or [], Settings.from_env())
     settings = settings.with_overrides({"embed.model": args.model, "retrieval.top_k": getattr(args, "top_k", None),
                                         "store.uri": getattr(args, "store", None),
-                                        "store.kb": getattr(args, "kb", None)})
+                                        "store.kb": getattr(args, "kb", None),
+                                        "serve.auth_token": getattr(args, "auth_token", None),
+                                        "serve.auth_file": getattr(args, "auth_file", None)})
     if settings.retrieval.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     kb = locate(settings.store.kb, args.corpus, args.index, settings.paths.kb_root)
@@ -364,8 +366,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="rag: %(levelname)s: %(message)s" if args.verbose else "rag: %(message)s")
+    verbose = getattr(args, "verbose", False)     # commands of other packages may not take -v
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="rag: %(levelname)s: %(message)s" if verbose else "rag: %(message)s")
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:
         return handler(args, out)

@@ -169,6 +169,14 @@ class MilvusStore:
         """Where the index lives, for messages."""
         return f"{self.shown} (knowledge base {self.kb})"
 
+    @property
+    def lock_path(self) -> Path | None:
+        """Beside an embedded file, per knowledge base; None for a server (see docs/deploy.md)."""
+        if "://" in self.uri:
+            return None
+        path = Path(self.uri)
+        return path.with_name(f"{path.name}.{self.kb}.lock")
+
     # -- connection -------------------------------------------------------------------------------
 
     def client(self) -> Any:

@@ -58,6 +58,12 @@ class IndexBackend(Protocol):
     shared: bool
 
     @property
+    def lock_path(self) -> "Path | None":
+        """The file whose lock serialises writers on this machine (:mod:`rag.index.lock`); None
+        where the store is a server (writers on other machines cannot share a file lock)."""
+        ...
+
+    @property
     def location(self) -> str:
         """Where the index lives, for messages."""
         ...

@@ -152,6 +152,11 @@ class IndexStore:
         self.root = Path(root)
 
     @property
+    def lock_path(self) -> Path:
+        """``<index>/write.lock``: one writer at a time (:mod:`rag.index.lock`)."""
+        return self.root / "write.lock"
+
+    @property
     def location(self) -> str:
         """Where the index lives, for messages."""
         return str(self.root)
