@@ -219,7 +219,7 @@ class QASystem:
         return sources != known
 
     def build(self, show_progress: bool = False, force: bool = False,
-              progress: Progress | None = None) -> BuildReport:
+              progress: Progress | None = None, lock_wait: float | None = None) -> BuildReport:
         """Bring the index up to date with the corpus (only changed documents are converted and embedded).
 
         Questions asked meanwhile are answered from the previous index; the new one replaces it
@@ -229,11 +229,16 @@ class QASystem:
             show_progress: draw a progress bar while embedding.
             force: rebuild everything.
             progress: called as each new document's chunks are embedded.
+            lock_wait: seconds to wait for another writer (default ``store.lock_wait_s``).
 
         Returns:
             What the build did.
+
+        Raises:
+            StoreError: the index cannot be written (one line; the previous one is unchanged), or
+                another process held the write lock too long (:class:`~rag.index.lock.IndexBusyError`).
         """
-        with self._lock, self.write_lock():
+        with self._lock, self.write_lock(lock_wait):
             docs = self.documents()
             skipped = self._skipped if self._given_docs is None else {}
             index, report = build_index(docs, self.settings, self.encoder, self.store, show_progress=show_progress,
@@ -241,14 +246,15 @@ class QASystem:
             self._use(index, self.store.current_path())
             return report
 
-    def write_lock(self) -> contextlib.AbstractContextManager[Any]:
+    def write_lock(self, wait: float | None = None) -> contextlib.AbstractContextManager[Any]:
         """The index's write lock across processes (:mod:`rag.index.lock`): a second writer waits up
         to ``store.lock_wait_s``, saying who writes, then gives up with
         :class:`~rag.index.lock.IndexBusyError`. A Milvus server has none (its alias swap is atomic)."""
         path = self.store.lock_path
         if path is None:
             return contextlib.nullcontext()
-        return IndexLock(path, wait=self.settings.store.lock_wait_s, on_wait=lambda m: log.warning("%s", m))
+        wait = self.settings.store.lock_wait_s if wait is None else wait
+        return IndexLock(path, wait=wait, on_wait=lambda m: log.warning("%s", m))
 
     def build_shard(self, generation: str, shard: int, shards: int, show_progress: bool = False) -> BuildReport:
         """Embed one slice of the corpus into ``generation`` of a shared store, not yet live
@@ -319,7 +325,7 @@ class QASystem:
         if self.store.shared and self._given_docs is None:
             return self._use_shared()
         if self.is_stale():
-            return self.build(show_progress=show_progress)
+            return self._update_or_keep(show_progress)
         with self._lock:
             generation = self.store.current_path()
             index = self.store.load()
@@ -327,6 +333,24 @@ class QASystem:
             return self.build(show_progress=show_progress)
         self._use(index, generation)
         return None
+
+    def _update_or_keep(self, show_progress: bool) -> BuildReport | None:
+        """Update a stale index; if that cannot be done now (another process is writing it, or the
+        folder cannot be written), answer from the index as it is, with a warning, rather than not at all."""
+        from rag.errors import StoreError
+
+        with self._lock:
+            generation = self.store.current_path()
+            previous = self.store.load() if generation is not None else None
+        try:
+            # with an index in hand, do not queue behind another writer: its result comes next time
+            return self.build(show_progress=show_progress, lock_wait=0.0 if previous is not None else None)
+        except StoreError as exc:
+            if previous is None:
+                raise
+            log.warning("answering from the index as it was: %s", exc)
+            self._use(previous, generation)
+            return None
 
     def _use_shared(self) -> None:
         """Serve a shared store (Milvus) as it is: ``rag index`` writes it, perhaps from another machine

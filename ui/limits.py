@@ -75,8 +75,9 @@ def slow_client_protocol(header_timeout: float) -> type:
     """uvicorn's h11 protocol class with a deadline for each request's line and headers.
 
     Args:
-        header_timeout: seconds from a connection's opening (or the end of its previous response)
-            to the end of the next request's headers.
+        header_timeout: seconds from a connection's opening, or from the first byte of a later
+            request on a kept-alive connection, to the end of that request's headers (an idle
+            kept-alive connection is closed by uvicorn's own keep-alive timeout).
 
     Returns:
         A protocol class for ``uvicorn.Config(http=...)``.
@@ -112,20 +113,18 @@ def slow_client_protocol(header_timeout: float) -> type:
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._arm()                     # a connection that sends nothing at all is cut off too
 
         def data_received(self, data: bytes) -> None:
             scope = self.scope
+            if self._deadline is None and self._between_requests():
+                self._arm()                 # the first bytes of the next request on a kept-alive connection
             super().data_received(data)
             if self.scope is not scope:     # a request's headers were parsed: the app has it now
                 self._disarm()
 
-        def on_response_complete(self) -> None:
-            scope = self.scope
-            super().on_response_complete()
-            # the next request on a kept-alive connection, unless a pipelined one was just parsed
-            if self.scope is scope and not self.transport.is_closing():
-                self._arm()
+        def _between_requests(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()

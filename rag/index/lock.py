@@ -87,8 +87,11 @@ class IndexLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "IndexLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot write the index in {self.path.parent}: {exc.strerror or exc}") from None
         deadline = time.monotonic() + self.wait
         told = False
         while True:

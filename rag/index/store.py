@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ from rag.index.faiss_store import FaissStore
 from rag.index.protocol import VectorStore
 from rag.index.bm25 import BM25
 from rag.config import INDEX_FORMAT_VERSION
+from rag.errors import StoreError
 from rag.types import Chunk, Document, HeadingRange, PageLayout, PageRange
 
 log = logging.getLogger(__name__)
@@ -207,6 +209,7 @@ class IndexStore:
         if path is None or manifest is None:
             return None
         try:
+            _verify(path)
             chunks, tokens = [], []
             with open(path / "chunks.jsonl", encoding="utf-8") as fh:
                 for line in fh:
@@ -230,11 +233,25 @@ class IndexStore:
 
         Returns:
             The new version folder.
+
+        Raises:
+            StoreError: the folder cannot be written (a full disk, a read-only file system, no
+                permission): one line naming the cause; the live version is untouched and the
+                half-written one removed.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._remove_stale()
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
         tmp = self.root / f".tmp-{name}"
+        try:
+            return self._save(index, name, tmp)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)      # give the space back at once
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise StoreError(f"cannot write the index in {self.root}: {why}; the previous index is unchanged") \
+                from None
+
+    def _save(self, index: StoredIndex, name: str, tmp: Path) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
         tmp.mkdir()
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c, toks in zip(index.chunks, index.tokens):
@@ -242,6 +259,7 @@ class IndexStore:
         index.dense.save(tmp)
         index.bm25.save(tmp / "bm25.npz")
         save_documents(tmp, index.documents.values())
+        _write_checksums(tmp)
         # The manifest goes last: a folder with a manifest is a complete one.
         (tmp / "manifest.json").write_text(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=1),
                                            encoding="utf-8")
@@ -267,6 +285,42 @@ class IndexStore:
         for p in self.root.iterdir():
             if p.is_dir() and (p.name.startswith(".tmp-v-") or p.name.startswith("v-")) and p != live:
                 shutil.rmtree(p, ignore_errors=True)
+
+
+#: The SHA-256 of every file of a version (but the manifest, written after it): a file that was
+#: truncated or changed on disk is found at load, and the index rebuilt rather than misread.
+CHECKSUMS = "checksums.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_checksums(folder: Path) -> None:
+    sums = {f.name: _sha256(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CHECKSUMS}
+    (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
+
+
+def _verify(folder: Path) -> None:
+    """Check a version's files against its checksums (a version written before them has none).
+
+    Raises:
+        ValueError: a file is missing or differs, named.
+    """
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    for name, want in sums.items():
+        f = folder / name
+        if not f.is_file():
+            raise ValueError(f"{name} is missing")
+        if _sha256(f) != want:
+            raise ValueError(f"{name} is corrupted (its checksum differs)")
 
 
 def save_documents(folder: Path, documents: Iterable[Document]) -> None:

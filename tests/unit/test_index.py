@@ -9,6 +9,7 @@ import pytest
 from tests.fakes import ConceptEncoder, HashEncoder
 from rag.index.bm25 import BM25
 from rag.config import Settings
+from rag.errors import StoreError
 from rag.ingest.documents import load_corpus
 from rag.index.build import build_index
 from rag.retrieve.retriever import Retriever, rrf_fuse
@@ -142,9 +143,10 @@ def test_crash_mid_build_leaves_previous_index_usable(corpus, tmp_path, monkeypa
         raise OSError("disk full")
 
     monkeypatch.setattr(store_mod, "save", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(StoreError, match="cannot write the index in .*: disk full; the previous index is unchanged"):
         build(corpus, idx_dir, enc)
     monkeypatch.undo()
+    assert [p for p in os.listdir(idx_dir) if p.startswith(".tmp")] == []     # removed at once, not next time
     loaded = IndexStore(idx_dir).load()
     assert loaded is not None and [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in before.chunks]
     # The next build cleans up the half-written folder and succeeds.
