@@ -64,8 +64,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_milvus_server(data_dir: Path, timeout: float = 60.0):
-    """A real ``milvus-lite server`` process on 127.0.0.1 (a free port), once it listens.
+def start_milvus_server(data_dir: Path, timeout: float = 60.0, port: int | None = None):
+    """A real ``milvus-lite server`` process on 127.0.0.1 (a free port, or ``port``: a restart), once it listens.
 
     Returns:
         ``(process, "milvus://127.0.0.1:PORT")``; the caller terminates the process.
@@ -79,7 +79,7 @@ def start_milvus_server(data_dir: Path, timeout: float = 60.0):
 
     if importlib.util.find_spec("milvus_lite") is None or importlib.util.find_spec("pymilvus") is None:
         skip_unless_ci("the milvus extra is not installed (pip install -e '.[milvus]')")
-    port = free_port()
+    port = port or free_port()
     exe = Path(sys.executable).with_name("milvus-lite")
     proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
