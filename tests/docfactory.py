@@ -99,6 +99,23 @@ def make_pdf(pages: list[list[str]] | list[str], *, font_size: float = 12) -> by
     return bytes(pdf.output())
 
 
+def make_coloured_pdf(paragraphs: list[tuple[str, tuple[int, int, int], tuple[int, int, int] | None]],
+                      font_size: float = 12) -> bytes:
+    """A one-page PDF whose paragraphs have their own text colour and, optionally, a filled box
+    behind them: ``(text, rgb, background rgb or None)``. White on white is hidden text; white
+    on a dark box is not.
+    """
+    pdf = _pdf(font_size, "".join(p for p, _, _ in paragraphs))
+    pdf.add_page()
+    for text, colour, background in paragraphs:
+        if background is not None:
+            pdf.set_fill_color(*background)
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(0, font_size * 0.6, text, new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR",
+                       fill=background is not None)
+    return bytes(pdf.output())
+
+
 def make_pdf_without_tounicode(pages: list[list[str]] | list[str]) -> bytes:
     """A PDF whose font has no ToUnicode map: its text extracts as garbage.
 

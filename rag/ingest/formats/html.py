@@ -5,7 +5,9 @@ The encoding is taken from a BOM, then from ``<meta charset>`` or ``<meta http-e
 superset GB18030), then UTF-8, then GB18030.
 
 What is not the page's content is dropped: ``script style noscript template nav header footer
-aside form iframe svg`` and comments. Block elements (``p div li tr h1–h6 br section article``,
+aside form iframe svg``, comments, and what the page hides (``hidden``, ``aria-hidden="true"``,
+an inline ``display:none``, ``visibility:hidden``, ``font-size:0`` or ``opacity:0``, and classes or
+ids that the page's own ``<style>`` hides so): a reader does not see it, so no answer may quote it. Block elements (``p div li tr h1–h6 br section article``,
 …) start a new line; inline text is joined; table cells (``td``/``th``) of a row are joined with a
 tab. Whitespace runs inside a line become one space (a line break between two CJK characters
 becomes nothing, as a browser renders it); empty lines are dropped, so no two line breaks
@@ -96,6 +98,7 @@ def extract_lines(root: Any) -> list[Line]:
     from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
     skip_strings = (Comment, Declaration, Doctype, ProcessingInstruction)
+    hidden_rules = _hidden_selectors(root)
     lines: list[Line] = []
     pieces: list[str] = []
     level: list[int | None] = [None]
@@ -134,7 +137,7 @@ def extract_lines(root: Any) -> list[Line]:
         if not isinstance(node, Tag):
             continue
         name = (node.name or "").lower().split(":")[-1]
-        if name in DROP:
+        if name in DROP or _hidden(node, hidden_rules):
             continue
         if name in BLOCKS:
             flush()
@@ -151,6 +154,49 @@ def extract_lines(root: Any) -> list[Line]:
             stack.append((child, False))
     flush()
     return lines
+
+
+#: An inline style that hides an element: nothing of it is shown, so nothing of it is indexed.
+_HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\s*(?:;|$)"
+                           r"|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$))", re.I)
+#: ``.name`` and ``#name`` rules of a page's ``<style>`` whose declarations hide (the common case).
+_STYLE_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+def _hidden_selectors(root: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The classes and ids a page's own ``<style>`` hides (simple selectors only)."""
+    classes: set[str] = set()
+    ids: set[str] = set()
+    top = root
+    while getattr(top, "parent", None) is not None:      # the <style> of the <head>, given the <body>
+        top = top.parent
+    for style in top.find_all("style") if hasattr(top, "find_all") else ():
+        for selectors, body in _STYLE_RULE.findall(style.get_text() or ""):
+            if not _HIDING_STYLE.search(";" + body):
+                continue
+            for sel in selectors.split(","):
+                sel = sel.strip()
+                if re.fullmatch(r"\.[\w-]+", sel):
+                    classes.add(sel[1:])
+                elif re.fullmatch(r"#[\w-]+", sel):
+                    ids.add(sel[1:])
+    return frozenset(classes), frozenset(ids)
+
+
+def _hidden(node: Any, rules: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether an element is not shown: ``hidden``, ``aria-hidden="true"``, a hiding inline style,
+    or a class or id the page's style hides."""
+    attrs = getattr(node, "attrs", None) or {}
+    if not attrs:
+        return False
+    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
+        return True
+    if _HIDING_STYLE.search(";" + str(attrs.get("style", ""))):
+        return True
+    classes, ids = rules
+    cls = attrs.get("class") or []
+    cls = cls.split() if isinstance(cls, str) else cls
+    return bool(classes.intersection(cls)) or attrs.get("id") in ids
 
 
 def assemble(parts: list[list[Line]], separator: str = "\n") -> tuple[str, tuple[HeadingRange, ...]]:

@@ -180,8 +180,11 @@ def _ocr_module(settings: IngestSettings) -> ModuleType | None:
         return None
 
 
-def _text_lines(page: Any, height: float) -> tuple[list[_Line], float]:
-    """A page's lines from its text layer, and the share of characters without a Unicode mapping."""
+def _text_lines(page: Any, height: float) -> tuple[list[_Line], float, int]:
+    """A page's lines from its text layer, the share of characters without a Unicode mapping, and
+    how many characters were left out as invisible (:func:`_drop_invisible`)."""
+    import ctypes
+
     import pypdfium2.raw as raw
 
     tp = page.get_textpage()
@@ -189,6 +192,8 @@ def _text_lines(page: Any, height: float) -> tuple[list[_Line], float]:
         n = tp.count_chars()
         lines = [_Line()]
         errors = 0
+        suspects: list[tuple[_Line, int]] = []     # light or transparent characters: maybe invisible
+        rgba = [ctypes.c_uint() for _ in range(4)]
         i = 0
         while i < n:
             u = raw.FPDFText_GetUnicode(tp.raw, i)
@@ -210,12 +215,59 @@ def _text_lines(page: Any, height: float) -> tuple[list[_Line], float]:
                 if not generated:
                     left, bottom, right, top = tp.get_charbox(i, loose=True)
                     box = (left, height - top, right, height - bottom)   # top-left origin
+                    if raw.FPDFText_GetFillColor(tp.raw, i, *(ctypes.byref(c) for c in rgba)) and (
+                            rgba[3].value == 0 or min(c.value for c in rgba[:3]) >= _LIGHT) and not ch.isspace():
+                        suspects.append((lines[-1], len(lines[-1].chars)))
                 lines[-1].chars.append(ch)
                 lines[-1].boxes.append(box)
             i += step
-        return [ln for ln in (x.strip() for x in lines) if ln.chars], errors / max(n, 1)
+        hidden = _drop_invisible(page, suspects) if suspects else 0
+        return [ln for ln in (x.strip() for x in lines) if ln.chars], errors / max(n, 1), hidden
     finally:
         tp.close()
+
+
+#: A fill colour whose every channel is at least this light may be drawn on white (white on white).
+_LIGHT = 224
+#: A character's box whose rendered pixels vary less than this, in every channel, shows nothing.
+_FLAT = 12
+
+
+def _drop_invisible(page: Any, suspects: list[tuple[_Line, int]]) -> int:
+    """Remove the characters that draw nothing visible (white on white, transparent), in place.
+
+    A character is left out when the page, rendered, is one flat colour over its box: whatever
+    its colour, it changed no pixel there. Text in light colours on a dark background, and the
+    invisible text layer of an OCR'd scan (drawn over the scan's own glyphs), are kept.
+
+    Returns:
+        The number of characters removed.
+    """
+    import numpy as np
+
+    scale = 2.0
+    bitmap = page.render(scale=scale)
+    try:
+        pixels = np.asarray(bitmap.to_numpy())[..., :3].astype(np.int16)
+    finally:
+        bitmap.close()
+    h, w = pixels.shape[:2]
+    drop: dict[int, tuple[_Line, set[int]]] = {}
+    for line, k in suspects:
+        box = line.boxes[k]
+        if box is None:
+            continue
+        x0, y0 = max(0, int(box[0] * scale)), max(0, int(box[1] * scale))
+        x1, y1 = min(w, max(x0 + 1, int(box[2] * scale + 0.5))), min(h, max(y0 + 1, int(box[3] * scale + 0.5)))
+        region = pixels[y0:y1, x0:x1].reshape(-1, 3)
+        if region.size == 0 or int((region.max(axis=0) - region.min(axis=0)).max()) < _FLAT:
+            drop.setdefault(id(line), (line, set()))[1].add(k)
+    removed = 0
+    for line, ks in drop.values():
+        line.chars[:] = [c for j, c in enumerate(line.chars) if j not in ks]
+        line.boxes[:] = [b for j, b in enumerate(line.boxes) if j not in ks]
+        removed += len(ks)
+    return removed
 
 
 def _ocr_lines(ocr: ModuleType, page: Any) -> list[_Line]:
@@ -335,7 +387,10 @@ def convert(data: bytes, doc: str, settings: IngestSettings) -> Document:
             try:
                 width, height = page.get_size()
                 sizes.append((float(width), float(height)))
-                lines, map_errors = _text_lines(page, height)
+                lines, map_errors, hidden = _text_lines(page, height)
+                if hidden:
+                    warnings.append(f"{doc} 第 {index + 1} 页: {hidden} 个不可见字符未收录 / {hidden} invisible "
+                                    "characters (e.g. white on white) left out")
                 problem = page_problem("\n".join(ln.text for ln in lines))
                 if problem is None and map_errors > _MAX_MAP_ERRORS:
                     problem = "garbled"
