@@ -106,3 +106,15 @@ def test_limits_answer_4xx_on_the_real_socket(served):
         r = c.post("api/ask", json={"question": "谁?"}, headers=auth)
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert c.get("api/health").json() == {"status": "ok"}
+
+
+def test_the_soak_script_holds_a_small_load(tmp_path):
+    """``scripts/soak.py`` itself (the full run is ``bash scripts/soak.sh``, docs/security.md)."""
+    out = tmp_path / "soak.json"
+    r = subprocess.run([sys.executable, "scripts/soak.py", "--clients", "4", "--questions", "3", "--rounds", "1",
+                        "--json", str(out)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    result = __import__("json").loads(out.read_text(encoding="utf-8"))
+    assert result["questions"] == 12 and result["errors"] == 0 and result["server_5xx"] == 0
+    assert result["cited_after_delete"] == [] and result["tracebacks"] == 0 and result["lost_documents"] == []
+    assert result["statuses"]["delete 200"] == 1 and result["p95_ms"] > 0
