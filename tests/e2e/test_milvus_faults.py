@@ -51,17 +51,25 @@ def test_a_milvus_server_dying_mid_query_and_mid_build(tmp_path):
         r = _driver("ask", str(corpus), str(index), QUESTION, uri)
         assert r.returncode == 0 and "v01" in json.loads(r.stdout)["text"], r.stderr
 
-        # mid-build: the server dies while a bigger generation is written
-        _write_corpus(corpus, "v02", docs=60, paragraphs=12)
+        # mid-build: the server dies once the new generation's collection appears, while it is written
+        from pymilvus import MilvusClient
+
+        _write_corpus(corpus, "v02", docs=120, paragraphs=12)
+        client = MilvusClient(uri=uri.replace("milvus://", "http://"))
+        known = set(client.list_collections())
         build = subprocess.Popen([sys.executable, "-m", "tests.fault_driver", "build", str(corpus), str(index), uri],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)
+        deadline = time.monotonic() + 120
+        while build.poll() is None and time.monotonic() < deadline:
+            if set(client.list_collections()) - known:
+                break
+            time.sleep(0.02)
+        client.close()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         out, err = build.communicate(timeout=120)
-        if build.returncode == 0:
-            pytest.skip("the build finished before the server was killed (a faster machine): nothing to check")
-        assert build.returncode == 2 and err.strip().splitlines()[-1].startswith("rag: "), err
+        assert build.returncode == 2, f"the build was not cut off (exit {build.returncode}): {out} {err}"
+        assert err.strip().splitlines()[-1].startswith("rag: "), err
         assert "Traceback" not in err
         proc, _ = start_milvus_server(data, port=_port(uri))
         r = _driver("ask", str(corpus), str(index), QUESTION, uri)
