@@ -24,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -42,6 +41,7 @@ from rag.index.protocol import VectorStore
 from rag.index.bm25 import BM25
 from rag.config import INDEX_FORMAT_VERSION
 from rag.errors import StoreError
+from rag.text.wordtable import file_sha256
 from rag.types import Chunk, Document, HeadingRange, PageLayout, PageRange
 
 log = logging.getLogger(__name__)
@@ -292,16 +292,8 @@ class IndexStore:
 CHECKSUMS = "checksums.json"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_checksums(folder: Path) -> None:
-    sums = {f.name: _sha256(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CHECKSUMS}
+    sums = {f.name: file_sha256(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CHECKSUMS}
     (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
 
 
@@ -319,7 +311,7 @@ def _verify(folder: Path) -> None:
         f = folder / name
         if not f.is_file():
             raise ValueError(f"{name} is missing")
-        if _sha256(f) != want:
+        if file_sha256(f) != want:
             raise ValueError(f"{name} is corrupted (its checksum differs)")
 
 
