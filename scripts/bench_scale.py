@@ -520,7 +520,9 @@ def main() -> None:
     ap.add_argument("--stores", default="faiss",
                     help="besides FAISS flat and HNSW: milvus-embedded (a milvus-lite file), milvus-server "
                          "(a milvus-lite server process on loopback); comma-separated")
-    ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--json", default=None, help="write the results here (after every size)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the sizes already in --json (same questions, seed and stores) and run the rest")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -533,13 +535,20 @@ def main() -> None:
         if not resolve(name, args.data).is_file():
             sys.exit(f"bench_scale: {KNOWN_SETS[name]} not found under the data directory; pass --data")
     t0 = time.perf_counter()
+    done = _previous(args) if args.resume else {}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         result = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine_info(),
-                  "token_replace": TOKEN_REPLACE, "pool": prepare(work, args), "sizes": []}
+                  "token_replace": TOKEN_REPLACE, "questions": args.questions, "seed": args.seed,
+                  "stores": args.stores, "pool": prepare(work, args), "sizes": []}
         print(f"bench_scale: pool of {result['pool']['real_chunks']} real chunks; query embedding "
               f"p50 {result['pool']['query_embedding_ms_p50']:.1f} ms", file=sys.stderr)
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+            if size in done:
+                # A size takes up to an hour at 1M chunks: a killed run keeps what it finished.
+                result["sizes"].append(done[size])
+                print(f"bench_scale: {size} chunks kept from {args.json}", file=sys.stderr)
+                continue
             t = time.perf_counter()
             cp = subprocess.run([sys.executable, __file__, "--child", str(work), "--size", str(size),
                                  "--questions", str(args.questions), "--seed", str(args.seed),
@@ -549,19 +558,43 @@ def main() -> None:
                 sys.exit(f"bench_scale: size {size} failed:\n{cp.stderr[-3000:]}")
             row = json.loads(cp.stdout.strip().splitlines()[-1])
             row["wall_s"] = round(time.perf_counter() - t, 1)
+            row["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
             result["sizes"].append(row)
             print(f"bench_scale: {row['chunks']} chunks: hybrid R@5 flat {row['flat']['hybrid']['recall@5']:.3f} "
                   f"hnsw {row['hnsw']['hybrid']['recall@5']:.3f}; search p50 flat "
                   f"{row['flat']['hybrid']['search_ms_p50']:.1f} ms hnsw {row['hnsw']['hybrid']['search_ms_p50']:.1f} ms;"
                   f" HNSW build {row['hnsw_build_s']:.1f}s; peak RSS {row['peak_rss_mb']:.0f} MiB "
                   f"({row['wall_s']:.0f}s)", file=sys.stderr)
+            result["seconds"] = round(time.perf_counter() - t0, 1)
+            _write(result, args.json)
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    text = json.dumps(result, ensure_ascii=False, indent=1)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+        _write(result, args.json)
     else:
-        print(text)
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+def _previous(args: argparse.Namespace) -> dict[int, dict]:
+    """The rows of an earlier run in ``--json`` that measured the same thing, by size."""
+    if not args.json or not Path(args.json).is_file():
+        return {}
+    old = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    wanted = {"questions": args.questions, "seed": args.seed, "stores": args.stores}
+    # Files written before --resume existed lack these keys; their rows came from the same defaults.
+    if any(old.get(k, v) != v for k, v in wanted.items()):
+        sys.exit(f"bench_scale: {args.json} was measured with other settings "
+                 f"({', '.join(f'{k}={old.get(k)}' for k in wanted)}); drop --resume or choose another --json")
+    return {row["size"]: {"date": old["date"], **row} for row in old.get("sizes", [])}
+
+
+def _write(result: dict, path: str | None) -> None:
+    if not path:
+        return
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":
