@@ -139,9 +139,9 @@ def run_eval(sset: SquadSet, encoder: Encoder, settings: Settings | None = None,
 def _add_breakdowns(parts: dict[str, Any], details: list[dict[str, Any]], settings: Settings) -> None:
     """Give every answering row its F1/EM by gold-answer length and by question type
     (:mod:`rag.bench.breakdown`), from the per-question details the rows were scored on."""
-    for group, field in (("modes", "answer"), ("oracle_rows", "answer"), ("reader_alone", "reader_alone")):
+    for group, column in (("modes", "answer"), ("oracle_rows", "answer"), ("reader_alone", "reader_alone")):
         for key, row in parts[group].items():
-            row.update(breakdown(detail_rows(details, key, field), settings))
+            row.update(breakdown(detail_rows(details, key, column), settings))
 
 
 def _summary(sset: SquadSet, encoder: Encoder, settings: Settings, limit: int | None, run: BenchRun,

@@ -27,7 +27,6 @@ from pathlib import Path
 from rag.config import IngestSettings
 from rag.errors import CorpusError, DocumentError
 from rag.ingest.formats.detect import SUFFIXES
-from rag.ingest.formats.plain import decode_bytes  # noqa: F401  (kept importable from here)
 from rag.types import Document
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,8 @@ import logging
 
 import pytest
 
-from rag.ingest.documents import CorpusError, decode_bytes, load_corpus
+from rag.ingest.documents import CorpusError, load_corpus
+from rag.ingest.formats.plain import decode_bytes
 
 TEXT = "标题\n上海印发的《措施》提出，给予最高10%的租用补贴。\n"
 
