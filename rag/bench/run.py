@@ -154,7 +154,8 @@ def _summary(sset: SquadSet, encoder: Encoder, settings: Settings, limit: int | 
         "limit": limit, "model": encoder.name,
         "settings": {**settings.index_params(), "top_k": r.top_k, "candidates": r.candidates, "fusion": r.fusion,
                      "min_confidence": settings.answer.min_confidence, "reader": settings.reader.weights,
-                     "reader_min_confidence": settings.reader.min_confidence},
+                     "reader_min_confidence": settings.reader.min_confidence,
+                     "store": settings.store.kind.value},   # never the URI: it may carry a token
         "index": index_info, "modes": parts["modes"], "oracle": parts["oracle_rows"].get("oracle"),
         "oracle_rows": parts["oracle_rows"], "oracle_passages": "gold paragraph's chunks, ranked over that paragraph",
         "reader": run.qa.reader_info(), "reader_alone": parts["reader_alone"], "abstention": parts["abstention"],
