@@ -32,7 +32,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +283,7 @@ class MilvusStore:
     def _read_rows(self, collection: str) -> tuple[list[Chunk], list[list[str]]]:
         """Every chunk row of a generation, in row order."""
         fields = ["row", "chunk_id", "doc", "start", "end", "heading", "page", "text", "tokens"]
-        recs = self._by_range(collection, "row", fields)
+        recs = self._by_keys(collection, "row", fields, lambda i: i)
         if [int(r["row"]) for r in recs] != list(range(len(recs))):
             raise ValueError(f"rows of {collection} are not 0..{len(recs) - 1}")
         chunks = [Chunk(chunk_id=r["chunk_id"], doc=r["doc"], start=int(r["start"]), end=int(r["end"]),
@@ -291,27 +291,40 @@ class MilvusStore:
                         page=int(r["page"]) if int(r["page"]) >= 0 else None) for r in recs]
         return chunks, [json.loads(r["tokens"]) for r in recs]
 
-    def _by_range(self, collection: str, key: str, fields: list[str], expr: str = "") -> list[dict[str, Any]]:
-        """Every record matching ``expr``, fetched in ranges of the integer ``key`` (0, 1, 2, …), sorted by it.
+    def _by_keys(self, collection: str, key: str, fields: list[str], key_of: Callable[[int], int | str],
+                 expr: str = "") -> list[dict[str, Any]]:
+        """The records ``key_of(0)``, ``key_of(1)``, … (primary keys), sorted by the integer ``key``.
 
-        Ranges rather than ``query_iterator``: Milvus caps one query at 16,384 rows, and milvus-lite
+        Primary-key lookups rather than range filters (``row >= a and row < b``) or ``query_iterator``:
+        milvus-lite scans the whole collection for every range filter, which made reading a
+        generation quadratic (1,000 rows a query: 65 s for 200k rows, over an hour for 1M), while a
+        lookup by key is linear (5.6 s for 200k); Milvus caps one query at 16,384 rows, and milvus-lite
         has no timestamp service for the iterator.
+
+        Raises:
+            ValueError: the records matching ``expr`` (all when empty) are more than the keys found
+                before the first gap: a part is missing.
         """
         out: list[dict[str, Any]] = []
         a = 0
         while True:
-            where = f"{key} >= {a} and {key} < {a + BATCH}" + (f" and {expr}" if expr else "")
-            batch = _call(self.client().query, collection, filter=where, output_fields=fields)
-            if not batch:
-                break
+            batch = _call(self.client().query, collection, ids=[key_of(i) for i in range(a, a + BATCH)],
+                          output_fields=fields)
             out.extend(batch)
+            if len(batch) < BATCH:
+                break
             a += BATCH
+        # One counting scan: a gap would otherwise end the read early and hide what lies beyond it.
+        (total,) = _call(self.client().query, collection, filter=expr, output_fields=["count(*)"])
+        if int(total["count(*)"]) != len(out):
+            raise ValueError(f"{collection} has {total['count(*)']} records{' where ' + expr if expr else ''}, "
+                             f"but keys 0..{len(out) - 1} only")
         out.sort(key=lambda r: int(r[key]))
         return out
 
     def _read_file(self, live: str, name: str) -> bytes:
         """One file of a generation, joined from its parts."""
-        recs = self._by_range(f"{live}__files", "part", ["part", "data"], f'name == "{name}"')
+        recs = self._by_keys(f"{live}__files", "part", ["part", "data"], lambda i: f"{name}#{i}", f'name == "{name}"')
         if not recs:
             raise ValueError(f"{name} missing from {live}")
         if [int(r["part"]) for r in recs] != list(range(len(recs))):
