@@ -230,3 +230,22 @@ def test_sharded_builds_need_a_shared_store_and_both_flags(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert rc == 2 and says in err and err.count("\n") == 0, (argv, err)
     assert not (tmp_path / "index").exists()
+
+
+def test_rows_are_read_by_key_in_batches_and_a_missing_row_is_refused(milvus_qa, article_text, monkeypatch):
+    # Last in the file: it damages the live generation, and rebuilds it at the end.
+    from rag.index import milvus_store
+
+    store: MilvusStore = milvus_qa.store
+    whole = store.load()
+    monkeypatch.setattr(milvus_store, "BATCH", 5)          # the article's 20-odd chunks take several reads
+    batched = store.load()
+    assert len(batched.chunks) > 3 * 5 and batched.chunks == whole.chunks and batched.tokens == whole.tokens
+    assert all(article_text[c.start:c.end] == c.text for c in batched.chunks)
+    assert batched.documents["article.txt"].text == article_text
+    live = store.live_collection()
+    store.client().delete(live, ids=[7])                   # a gap: the keys after it would read as the end
+    assert store.load() is None                            # refused (logged), so the next build repairs it
+    milvus_qa.build()
+    repaired = store.load()
+    assert repaired is not None and repaired.chunks == whole.chunks
