@@ -665,6 +665,14 @@ def milvus_lines(scale: dict, docs: Path) -> list[str]:
     if len(rows) > 1:
         lo, hi = min(rows, key=lambda r: r["chunks"]), max(rows, key=lambda r: r["chunks"])
         L += [_growth_line(lo, hi), ""]
+    reads = {r.get("milvus_reads") for r in rows if r.get("milvus_reads")}
+    if len(reads) > 1:
+        by_how = {how: ", ".join(f"{r['chunks']:,}" for r in rows if r.get("milvus_reads") == how)
+                  for how in sorted(reads)}
+        L += ["The load column was not measured the same way for every size: " + "; ".join(
+            f"{sizes_read} chunks: {how}" for how, sizes_read in by_how.items()) + ". Range filters made milvus-lite scan the whole collection once per "
+            "1,000 rows (quadratic: an hour and more at 1M); reads by key are linear, so the smaller sizes "
+            "would load faster today.", ""]
     if biggest < 1_000_000:
         L += [f"The largest size measured is {biggest:,} chunks; the 1,000,000-chunk row takes about an hour "
               "of the machine to itself (`--sizes 10000,100000,1000000 --resume`).", ""]
