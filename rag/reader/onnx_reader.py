@@ -12,7 +12,8 @@ Each weights file is exported once, on first use and offline, into its own folde
   :func:`~rag.embed.onnx_export.word_vectors`) and ``attention_mask`` (int64 ``[batch, tokens]``),
   outputs ``start_logits`` and ``end_logits`` (float32 ``[batch, tokens]``).
 * ``reader.int8.onnx``: the same with int8 weights (``quantize_dynamic(per_channel=True,
-  weight_type=QInt8)``, as the embedding model's, see :mod:`rag.embed.onnx_encoder`).
+  weight_type=QInt8)``, the feed-forward outputs kept fp32, as the embedding model's, see
+  :mod:`rag.embed.onnx_encoder`).
 * ``export.json``: the record. Its ``source`` holds the weights file's name and sha256, this
   module's :data:`EXPORTER_VERSION` and the base model's conversion record; ``opset``, and per file
   its size, the seconds it took and the versions of torch, transformers, onnx and ONNX Runtime that
@@ -82,7 +83,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the exported files change; an export made by another version is redone.
 #: 2: the graph takes word vectors (``inputs_embeds``), not token ids.
-EXPORTER_VERSION = 2
+#: 3: the int8 file keeps the feed-forward output MatMuls fp32 (as the embedding model's).
+EXPORTER_VERSION = 3
 FP32_FILE = "reader.onnx"
 INT8_FILE = "reader.int8.onnx"
 #: float32 ``[batch, tokens, dim]`` word vectors and the int64 mask.

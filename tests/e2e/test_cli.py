@@ -153,8 +153,9 @@ def test_search_loads_no_reader_and_ask_loads_it(workdir):
     probe = ("import sys\n"
              "from rag.cli.commands import main\n"
              "code = main(sys.argv[1:])\n"
-             "from rag.reader import predictor\n"
-             "print('READER-LOADED', predictor.load_cached.cache_info().currsize > 0)\n"
+             "from rag.reader import onnx_reader, predictor\n"
+             "n = predictor.load_cached.cache_info().currsize + onnx_reader.load_cached.cache_info().currsize\n"
+             "print('READER-LOADED', n > 0, 'TORCH', 'torch' in sys.modules)\n"
              "sys.exit(code)\n")
     loaded = {}
     for cmd, query in (("search", "算力券"), ("ask", "湖北人工智能产业规模到2025年超过多少?")):
@@ -162,7 +163,8 @@ def test_search_loads_no_reader_and_ask_loads_it(workdir):
                            capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert r.returncode == 0, r.stderr
         loaded[cmd] = r.stdout.strip().splitlines()[-1]
-    assert loaded == {"search": "READER-LOADED False", "ask": "READER-LOADED True"}
+    # and on the default runtimes (ONNX) neither imports torch
+    assert loaded == {"search": "READER-LOADED False TORCH False", "ask": "READER-LOADED True TORCH False"}
 
 
 def test_bare_follow_up_without_history_returns_the_whole_sentence(workdir, capsys, article_text):

@@ -36,7 +36,8 @@ def test_the_runtime_is_a_choice_that_lists_the_valid_values():
         EmbedRuntime.from_str("int8")
     with pytest.raises(SettingsError, match="choose from torch, onnx, onnx-int8"):
         Settings.from_pairs(["embed.runtime=openvino"])
-    assert Settings().embed.runtime is EmbedRuntime.TORCH     # the reference stays the default
+    assert Settings().embed.runtime is EmbedRuntime.ONNX_INT8     # chosen by the retrieval check (README)
+    assert Settings.from_env({"RAG_EMBED_RUNTIME": "torch"}).embed.runtime is EmbedRuntime.TORCH
     assert Settings.from_env({"RAG_EMBED_RUNTIME": "onnx"}).embed.runtime is EmbedRuntime.ONNX
     assert Settings.from_pairs(["embed.threads=2"]).embed.threads == 2
     assert Settings().with_overrides({"embed.runtime": "onnx"}).as_dict()["embed"]["runtime"] == "onnx"
@@ -49,7 +50,9 @@ def test_the_factory_builds_the_runtime_asked_for(runtime, cls, quantized):
     enc = make_encoder(s)
     assert type(enc) is cls and enc.name == s.embed.model_id
     if quantized is not None:
-        assert (enc.quantized, enc.batch_size, enc.threads, enc.cache_dir) == (quantized, 7, 3, Path("/c"))
+        # int8 runs one text at a time whatever embed.batch_size says (its activation scale is per run)
+        assert (enc.quantized, enc.batch_size, enc.threads, enc.cache_dir) == (quantized, 1 if quantized else 7, 3,
+                                                                                Path("/c"))
         assert (enc.query_prompt, enc.passage_prompt) == ("query: ", "passage: ")
 
 
@@ -71,7 +74,7 @@ def test_each_runtime_has_its_own_name_index_and_cached_vectors(tmp_path):
 
     names = {r: make_encoder(settings(r)).name for r in RUNTIMES}
     assert names == {"torch": DEFAULT_MODEL, "onnx": f"{DEFAULT_MODEL}@onnx",
-                     "onnx-int8": f"{DEFAULT_MODEL}@onnx-int8"}
+                     "onnx-int8": f"{DEFAULT_MODEL}@onnx-int8+ffn-fp32"}
     params = {r: settings(r).index_params() for r in RUNTIMES}
     assert params["torch"]["model"] == DEFAULT_MODEL   # indexes built before the setting stay valid
     built = Manifest(2, params["onnx"]["model"], 384, params["onnx"])
@@ -93,7 +96,7 @@ def test_an_index_built_on_another_runtime_is_rebuilt_never_mixed(tmp_path):
     store = IndexStore(tmp_path / "index")
     first = HashEncoder(name=settings("onnx-int8").embed.model_id)
     build_index(docs, settings("onnx-int8"), first, store)
-    assert store.read_manifest().model == f"{DEFAULT_MODEL}@onnx-int8"
+    assert store.read_manifest().model == f"{DEFAULT_MODEL}@onnx-int8+ffn-fp32"
     _, same = build_index(docs, settings("onnx-int8"), first, store)
     assert not same.written
     torch = HashEncoder(name=DEFAULT_MODEL)
