@@ -267,6 +267,7 @@ class ReaderSettings:
     #   "onnx-int8": ONNX Runtime with int8 weights (feed-forward outputs fp32), exported once per weights file
     #   into the cache (rag/reader/onnx_reader.py), no torch at question time: CMRC dev F1 with the gold
     #   paragraph within 0.5 points of torch (README, "Speed"); "onnx": fp32; "torch": the reference
+    threads: int = 0                # ONNX Runtime's intra-op threads per reader session; 0: its default (one per core)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))

@@ -9,7 +9,7 @@ Prints latency figures (median, p95, max), throughput, errors and
 mismatches; exits 1 if any request failed or differed. Run from the
 repository root::
 
-    python scripts/load_test.py [--clients 20] [--requests 200] [--workers 2] [--json]
+    python scripts/load_test.py [--clients 20] [--requests 200] [--workers 2] [--set embed.threads=1] [--json]
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def start_server(args: argparse.Namespace, index_dir: str) -> tuple[subprocess.P
            "--corpus", args.corpus, "--index", index_dir, "--workers", str(args.workers)]
     if args.model:
         cmd += ["--model", args.model]
+    for pair in getattr(args, "set", None) or []:
+        cmd += ["--set", pair]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + args.startup_timeout
@@ -161,6 +163,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--distinct", type=int, default=40, help="distinct questions used (default 40)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     ap.add_argument("--startup-timeout", type=float, default=300.0)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="a setting for the server, e.g. embed.threads=1 (repeatable)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     return ap.parse_args(argv)
 

@@ -80,7 +80,8 @@ def _load(settings: Settings, files: tuple[Path, ...]) -> Any:
         return load_cached(spec, settings.reader.bf16, settings.paths.cache_dir)
     from rag.reader.onnx_reader import load_cached as load_onnx_cached
 
-    return load_onnx_cached(spec, runtime is ReaderRuntime.ONNX_INT8, settings.paths.cache_dir)
+    return load_onnx_cached(spec, runtime is ReaderRuntime.ONNX_INT8, settings.paths.cache_dir,
+                            threads=settings.reader.threads)
 
 
 class LazyReader:

@@ -73,15 +73,16 @@ def test_the_runtime_is_a_choice_that_lists_the_valid_values():
 def test_load_reader_builds_the_runtime_asked_for_once(runtime, monkeypatch):
     calls = []
     monkeypatch.setattr(selection, "load_cached", lambda *a: calls.append(("torch", *a)) or "torch reader")
-    monkeypatch.setattr(onnx_reader, "load_cached", lambda *a: calls.append(("onnx", *a)) or "onnx reader")
+    monkeypatch.setattr(onnx_reader, "load_cached",
+                        lambda *a, **kw: calls.append(("onnx", *a, kw["threads"])) or "onnx reader")
     s = Settings().with_overrides({"reader.weights": "/w/a.safetensors,/w/b.safetensors", "reader.bf16": True,
-                                   "reader.runtime": runtime, "paths.cache_dir": "/c"})
+                                   "reader.runtime": runtime, "paths.cache_dir": "/c", "reader.threads": 1})
     got = selection.load_reader(s)
     spec = "/w/a.safetensors,/w/b.safetensors"
     if runtime == "torch":
         assert got == "torch reader" and calls == [("torch", spec, True, Path("/c"))]
     else:       # bf16 is torch's alone
-        assert got == "onnx reader" and calls == [("onnx", spec, runtime == "onnx-int8", Path("/c"))]
+        assert got == "onnx reader" and calls == [("onnx", spec, runtime == "onnx-int8", Path("/c"), 1)]
     assert selection.load_reader(s.with_overrides({"reader.weights": "off"})) is None and len(calls) == 1
 
 
