@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         from rag.bench.figures import code_version, machine_info
 
         args.json.write_text(json.dumps({"machine": machine_info(), "code": code_version(), "threads": args.threads,
+                                         "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "skipped": sorted(skip),
                                          "results": results}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
 
