@@ -82,3 +82,14 @@ def test_serve_reports_a_busy_port_in_one_line(capsys, tmp_path):
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rag: cannot listen on 127.0.0.1:") and "\n" not in err
+
+
+def test_a_server_with_several_workers_runs_one_onnx_thread_per_session_unless_told():
+    from rag.config import Settings
+    from ui.server import serving_overrides
+
+    s = Settings.from_pairs(serving_overrides(2, []))
+    assert (s.embed.threads, s.reader.threads) == (1, 1)
+    s = Settings.from_pairs(serving_overrides(2, ["reader.threads=2"]))
+    assert (s.embed.threads, s.reader.threads) == (1, 2)         # the command line's own choice stands
+    assert serving_overrides(1, ["embed.threads=0"]) == ["embed.threads=0"]
