@@ -93,7 +93,7 @@ def test_a_token_for_one_knowledge_base_sees_only_it(browser, server):
     context, page = _sign_in(browser, server.url, HR)
     try:
         page.wait_for_selector("#rag-question textarea", timeout=30_000)
-        page.wait_for_function("document.querySelector('#rag-doclist').innerText.includes('policy.txt')",
+        page.wait_for_function("document.querySelector('#rag-doclist')?.innerText.includes('policy.txt')",
                                timeout=60_000)
         assert "article.txt" not in page.inner_text("#rag-doclist")
         assert not page.locator("#rag-kb").is_visible()      # one knowledge base: no selector

@@ -59,7 +59,7 @@ def test_choosing_a_knowledge_base_answers_from_it_alone(browser, server):
         assert "杭州" in p.page.inner_text("#rag-chat .rag-found")
 
         _choose(p, "hr")
-        p.page.wait_for_function("document.querySelector('#rag-doclist').innerText.includes('policy.txt')",
+        p.page.wait_for_function("document.querySelector('#rag-doclist')?.innerText.includes('policy.txt')",
                                  timeout=60_000)
         assert "article.txt" not in p.page.inner_text("#rag-doclist")
         # the other knowledge base's conversation is gone

@@ -62,7 +62,7 @@ def test_upload_a_pdf_then_the_answer_on_page_2_is_shown_on_the_page_image(brows
             "document.querySelector('#rag-progress') && "
             "document.querySelector('#rag-progress').innerText.includes('完成')", timeout=120_000)
         p.page.wait_for_function(
-            "document.querySelector('#rag-doclist').innerText.includes('水果报告.pdf')", timeout=30_000)
+            "document.querySelector('#rag-doclist')?.innerText.includes('水果报告.pdf')", timeout=30_000)
         row = p.page.locator("#rag-doclist tr", has_text="水果报告.pdf").inner_text()
         assert "pdf" in row and "3" in row
 
