@@ -168,7 +168,7 @@ class ReaderRuntime(Choice):
 
     TORCH = "torch"         # the reference; the only one where ``reader.bf16`` applies
     ONNX = "onnx"           # ONNX Runtime, fp32, exported once per weights file
-    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, weights quantised to int8
+    ONNX_INT8 = "onnx-int8"  # ONNX Runtime, int8 weights, activations quantised per token
 
     @classmethod
     def label(cls) -> str:

@@ -264,9 +264,10 @@ class ReaderSettings:
     #   2026-11-30 (it was 0.46, the operating point of CMRC dev, the test set)
     bf16: bool | None = None        # compute in bfloat16; None: when the CPU has native bfloat16 (torch only)
     runtime: ReaderRuntime = ReaderRuntime.ONNX_INT8
-    #   "onnx-int8": ONNX Runtime with int8 weights (feed-forward outputs fp32), exported once per weights file
-    #   into the cache (rag/reader/onnx_reader.py), no torch at question time: CMRC dev F1 with the gold
-    #   paragraph within 0.5 points of torch (README, "Speed"); "onnx": fp32; "torch": the reference
+    #   "onnx-int8": ONNX Runtime with int8 weights and one activation scale per token, exported once per
+    #   weights file into the cache (rag/reader/onnx_reader.py), no torch at question time: CMRC dev F1 with
+    #   the gold paragraph within 0.5 points of torch, faster than torch (README, "Speed"); "onnx": fp32;
+    #   "torch": the reference
     threads: int = 0                # ONNX Runtime's intra-op threads per reader session; 0: its default (one per core)
 
     def __post_init__(self) -> None:

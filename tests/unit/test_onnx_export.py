@@ -77,3 +77,43 @@ def test_word_vectors_are_the_safetensors_matrix_memory_mapped(tmp_path):
     with pytest.raises(ValueError, match="no float32 embeddings.word_embeddings.weight"):
         word_vectors(tmp_path)
     word_vectors.cache_clear()
+
+
+def two_matmuls(path: Path, w1: np.ndarray, w2: np.ndarray) -> Path:
+    """y = (x @ W1) @ W2 on ``[batch, tokens, k]``, the second named like an answer head."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W1"], ["h"], name="/layer.0/dense/MatMul"),
+         helper.make_node("MatMul", ["h", "W2"], ["y"], name="/head/MatMul")], "two",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", w1.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "t", w2.shape[1]])],
+        [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_per_token_int8_is_close_to_fp32_and_independent_of_the_batch(tmp_path):
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(16, 8)).astype(np.float32), rng.normal(size=(8, 2)).astype(np.float32)
+    src = two_matmuls(tmp_path / "fp32.onnx", w1, w2)
+    info = onnx_export.quantize_per_token(src, tmp_path / "int8.onnx")
+    assert info["quantization"]["ops"] == {"MatMulInteger": 1, "QuantizeLinear": 1}
+    assert info["quantization"]["matmuls_kept_fp32"] == 1           # the head
+    x = rng.normal(size=(3, 5, 16)).astype(np.float32)
+    x[1, 2] *= 60                                                    # one token with outliers
+    x[2, 4] = 0                                                      # a row of zeros: no division by zero
+    session = load_session(str(tmp_path / "int8.onnx"))
+    got = session.run(None, {"x": x})[0]
+    want = (x @ w1) @ w2
+    assert got.shape == want.shape and np.isfinite(got).all()
+    # every token keeps its own scale: the outlier token does not coarsen the others
+    others = np.ones((3, 5), bool)
+    others[1, 2] = False
+    assert np.abs(got - want)[others].max() < 0.05 * np.abs(want).max()
+    np.testing.assert_allclose(got[2, 4], 0, atol=1e-6)
+    for i in range(3):
+        np.testing.assert_allclose(session.run(None, {"x": x[i:i + 1]})[0][0], got[i], rtol=0, atol=1e-5)
+    everything = onnx_export.quantize_per_token(src, tmp_path / "all.onnx", keep_fp32=())
+    assert everything["quantization"]["ops"]["MatMulInteger"] == 2

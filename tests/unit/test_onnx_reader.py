@@ -158,7 +158,7 @@ def fake_export(tmp_path, monkeypatch):
         return {"quantization": {"per_channel": True}}
 
     monkeypatch.setattr(onnx_reader, "export_onnx", export)
-    monkeypatch.setattr(onnx_reader, "quantize_onnx", quantize)
+    monkeypatch.setattr(onnx_reader, "quantize_per_token", quantize)
     return base, calls
 
 
