@@ -152,6 +152,9 @@ class IndexStore:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        # version folders already reported unreadable: the pipeline finds a damaged index and then the
+        # rebuild looks at it again for vectors to reuse, and one damage deserves one warning
+        self._reported: set[Path] = set()
 
     @property
     def lock_path(self) -> Path:
@@ -221,7 +224,9 @@ class IndexStore:
             bm25 = BM25.load(path / "bm25.npz")
             documents = load_documents(path)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            log.warning("index at %s unreadable (%s); it will be rebuilt", path, exc)
+            (log.debug if path in self._reported else log.warning)(
+                "index at %s unreadable (%s); it will be rebuilt", path, exc)
+            self._reported.add(path)
             return None
         return StoredIndex(manifest, chunks, tokens, store, bm25, path, documents)
 

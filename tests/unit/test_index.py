@@ -1,6 +1,7 @@
 """BM25, FAISS store, manifest and incremental rebuild, with a small fake encoder."""
 
 import json
+import logging
 import os
 
 import numpy as np
@@ -164,6 +165,16 @@ def test_corrupt_index_is_rebuilt_not_used(corpus, tmp_path):
     assert IndexStore(tmp_path / "index").load() is None
     index, report = build(corpus, tmp_path / "index", enc)
     assert report.written and len(index.chunks) > 0
+
+
+def test_a_damaged_version_is_reported_once_per_store(corpus, tmp_path, caplog):
+    build(corpus, tmp_path / "index", HashEncoder())
+    store = IndexStore(tmp_path / "index")
+    (store.current_path() / "bm25.npz").write_bytes(b"garbage")
+    with caplog.at_level(logging.DEBUG, logger="rag.index.store"):
+        assert store.load() is None and store.load() is None    # the pipeline, then the rebuild
+    said = [r.levelno for r in caplog.records if "unreadable" in r.getMessage()]
+    assert said == [logging.WARNING, logging.DEBUG]
 
 
 def test_hybrid_finds_keyword_only_and_dense_only_matches(corpus, tmp_path):
