@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.helpers import ARTICLE, TESTS, article_corpus, start_milvus_server, stop
+from tests.helpers import ARTICLE, TESTS, article_corpus, article_system, start_milvus_server, stop
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -51,13 +51,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def article_qa(tmp_path_factory, embedder):
     """A QASystem over a copy of the shipped article, with the real model, indexed once."""
-    from rag.pipeline import QASystem
-
-    base = tmp_path_factory.mktemp("article")
-    corpus = article_corpus(base)
-    qa = QASystem(corpus, base / "index", encoder=embedder)
-    qa.ensure_index()
-    return qa
+    return article_system(tmp_path_factory.mktemp("article"), embedder)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,15 @@ def article_corpus(base: Path) -> Path:
     return corpus
 
 
+def article_system(base: Path, encoder, settings=None):
+    """A QASystem over a copy of the shipped article in ``base``, indexed (FAISS files in ``base/index``)."""
+    from rag.pipeline import QASystem
+
+    qa = QASystem(article_corpus(base), base / "index", settings, encoder=encoder)
+    qa.ensure_index()
+    return qa
+
+
 def skip_unless_ci(reason: str) -> None:
     """Skip a test for a missing prerequisite, or fail it under CI, where nothing may be missing.
 

@@ -260,14 +260,10 @@ def test_windows_reach_the_end_of_a_long_passage_after_a_long_question(tokenizer
 def fp32_article_qa(tmp_path_factory, embedder):
     """The article with the reader on ONNX Runtime fp32 (torch's logits), not the default int8."""
     from rag.config import Settings
-    from rag.pipeline import QASystem
-    from tests.helpers import article_corpus
+    from tests.helpers import article_system
 
-    base = tmp_path_factory.mktemp("article-fp32")
-    qa = QASystem(article_corpus(base), base / "index", Settings().with_overrides({"reader.runtime": "onnx"}),
-                  encoder=embedder)
-    qa.ensure_index()
-    return qa
+    return article_system(tmp_path_factory.mktemp("article-fp32"), embedder,
+                          Settings().with_overrides({"reader.runtime": "onnx"}))
 
 
 def test_a_figure_the_reader_doubts_is_declined(fp32_article_qa):
