@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--data", default=None,
                    help="bench data directory (default: $RAG_BENCH_DATA or <repo>/../shared/bench)")
     p.add_argument("--sets", default=",".join(d.sets),
-                   help=f"training sets: drcd, xquad, cmrc-train (CMRC 2018 train less cmrc-select) "
+                   help=f"training sets: drcd, xquad, cmrc-train (CMRC 2018 train less cmrc-select); "
+                        f"name*0.5 keeps half a set's questions, name*2 repeats it "
                         f"(default: {','.join(d.sets)})")
     p.add_argument("--select", default=None, choices=SELECT_SETS,
                    help="what each epoch is scored on to keep the best: the held-out drcd/xquad articles, "
@@ -75,18 +76,23 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     from rag.config import Settings
     from rag.errors import UsageError
     from rag.reader import WEIGHTS_DIR
+    from rag.training.data import set_share
     from rag.training.train import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings.from_env()
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
-    if "cmrc" in sets:
+    try:
+        names = [set_share(s)[0] for s in sets]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if "cmrc" in names:
         raise UsageError("cmrc is CMRC 2018 dev, the test set: the reader must not train on it "
                          "(CMRC 2018 train less the selection set is --sets cmrc-train)")
-    if any(s.startswith("cmrc") and s != "cmrc-train" for s in sets):
+    if any(s.startswith("cmrc") and s != "cmrc-train" for s in names):
         raise UsageError("of CMRC 2018 the reader trains on cmrc-train only (cmrc-select is the selection set)")
     # the selection set follows the data: CMRC train's own held-out paragraphs when it is trained on
-    select = args.select or ("cmrc-select" if "cmrc-train" in sets else TrainConfig().select)
+    select = args.select or ("cmrc-select" if "cmrc-train" in names else TrainConfig().select)
     if args.device != "cpu":
         import torch
 
@@ -111,7 +117,7 @@ def cmd_train_reader(args: argparse.Namespace, out: TextIO) -> int:
     if args.install and best.exists():
         # one file per data and seed: the first by name is the default reader, all of them reader=ensemble;
         # "cmrc" in the name says the file also carries CMRC 2018 train's licence and credit
-        data = "cmrc-" if "cmrc-train" in cfg.sets else ""
+        data = "cmrc-" if "cmrc-train" in names else ""
         target = WEIGHTS_DIR / f"reader-e5small-zh-{data}seed{cfg.seed}.safetensors"
         WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(best, target)

@@ -125,6 +125,59 @@ def split_examples(name: str, data_dir: Path | str | None = None) -> list[Exampl
     return read_examples(resolve(name, data_dir), keep=mine - theirs)
 
 
+def set_share(spec: str) -> tuple[str, float]:
+    """A training set's name and its share of an epoch, from ``name`` or ``name*share``.
+
+    A share below 1 keeps that fraction of the set's questions (:func:`take_share`); a whole
+    number above 1 repeats the set that many times: the way to weight short-answer DRCD/XQuAD up
+    against CMRC train's long answers inside one run (docs/reader.md).
+
+    >>> set_share("drcd*2"), set_share("cmrc-train*0.35"), set_share("xquad")
+    (('drcd', 2.0), ('cmrc-train', 0.35), ('xquad', 1.0))
+
+    Args:
+        spec: one item of ``--sets``.
+
+    Returns:
+        (name, share).
+
+    Raises:
+        ValueError: the share is not a positive number, or above 1 and not whole.
+    """
+    name, star, share = spec.partition("*")
+    if not star:
+        return spec, 1.0
+    try:
+        value = float(share)
+    except ValueError:
+        raise ValueError(f"{spec}: the share after * must be a number, e.g. drcd*2 or cmrc-train*0.5") from None
+    if value <= 0 or (value > 1 and not value.is_integer()):
+        raise ValueError(f"{spec}: the share must be in (0, 1] or a whole number of repeats")
+    return name, value
+
+
+def take_share(examples: list[Example], share: float) -> list[Example]:
+    """The examples of one set at its share of an epoch.
+
+    Below 1 the kept questions are chosen by a hash of their id, so the choice never depends on
+    the seed or the order; above 1 the list is repeated.
+
+    >>> exs = [Example(str(i), "?", "ab", 0, 1, "t") for i in range(1000)]
+    >>> len(take_share(exs, 2.0)), 300 < len(take_share(exs, 0.35)) < 400
+    (2000, True)
+
+    Args:
+        examples: the set's examples.
+        share: from :func:`set_share`.
+
+    Returns:
+        The examples to train on.
+    """
+    if share >= 1:
+        return examples * int(share)
+    return [ex for ex in examples if held_out("share:" + ex.qid, share)]
+
+
 def refused(path: Path) -> bool:
     """Whether a file may not be a training set under its own name (CMRC dev or CMRC train whole).
 

@@ -22,7 +22,8 @@ from typing import Any, Sequence
 
 from rag.bench.squad import resolve
 from rag.reader import FROZEN, Reader, build_net, load_net, save_net
-from rag.training.data import SPLIT_TRAIN_SETS, TRAIN_SETS, Example, held_out, read_examples, refused, split_examples
+from rag.training.data import (SPLIT_TRAIN_SETS, TRAIN_SETS, Example, held_out, read_examples, refused, set_share,
+                                split_examples, take_share)
 from rag.training.objective import Feature, evaluate, features, span_loss
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,10 @@ def training_examples(cfg: TrainConfig, data_dir: Path | str | None = None) -> t
         raise ValueError(f"select {cfg.select!r}: one of {', '.join(SELECT_SETS)}")
     train: list[Example] = []
     dev: list[Example] = []
-    for name in cfg.sets:
+    for spec in cfg.sets:
+        name, share = set_share(spec)
         if name in SPLIT_TRAIN_SETS:
-            train += split_examples(name, data_dir)
+            train += take_share(split_examples(name, data_dir), share)
             continue
         if name == "cmrc":
             raise ValueError("cmrc is CMRC 2018 dev, the test set: the reader never trains on it "
@@ -121,8 +123,10 @@ def training_examples(cfg: TrainConfig, data_dir: Path | str | None = None) -> t
         if refused(path):
             raise ValueError(f"{path.name} is not a training set under its own name "
                              "(CMRC 2018 dev is the test set; train on cmrc-train)")
+        mine: list[Example] = []
         for ex in read_examples(path):
-            (dev if held_out(ex.article, cfg.dev_share) else train).append(ex)
+            (dev if held_out(ex.article, cfg.dev_share) else mine).append(ex)
+        train += take_share(mine, share)
     if cfg.select == "cmrc-select":
         dev = split_examples("cmrc-select", data_dir)
     return train, dev

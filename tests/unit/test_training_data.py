@@ -123,3 +123,18 @@ def test_cli_scores_epochs_on_cmrc_select_when_it_trains_on_cmrc_train(monkeypat
         assert cli.main(["train-reader", "--out", str(tmp_path / "r"), "--sets", sets, *extra]) == 0
     assert [c.select for c in seen] == ["cmrc-select", "articles", "articles"]
     assert seen[0].sets == ("cmrc-train", "drcd", "xquad") and seen[1] == TrainConfig()
+
+
+def test_a_set_can_be_weighted_up_or_down_in_an_epoch() -> None:
+    from rag.training.data import Example, set_share, take_share
+
+    assert set_share("cmrc-train") == ("cmrc-train", 1.0)
+    assert set_share("drcd*3") == ("drcd", 3.0)
+    for bad in ("drcd*0", "drcd*-1", "drcd*1.5", "drcd*x"):
+        with pytest.raises(ValueError, match="drcd"):
+            set_share(bad)
+    exs = [Example(f"q{i}", "?", "甲乙", 0, 1, "t") for i in range(2000)]
+    half = take_share(exs, 0.5)
+    assert 900 < len(half) < 1100
+    assert take_share(exs, 0.5) == half  # the same questions every time, whatever the seed
+    assert take_share(exs, 2.0) == exs + exs

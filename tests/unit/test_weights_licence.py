@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rag.reader import WEIGHTS_DIR
+from rag.training.data import set_share
 
 #: Training set name (as written in a file's metadata) → the words its credit must contain.
 CREDITS = {
@@ -19,7 +20,8 @@ def _sets(path) -> list[str]:
 
     with safe_open(str(path), "np") as f:
         meta = json.loads(f.metadata()["rag_reader"])
-    return list(meta["config"]["sets"])
+    # a set weighted in its run ("drcd*2") is credited under its name
+    return [set_share(spec)[0] for spec in meta["config"]["sets"]]
 
 
 def test_the_licence_text_is_beside_the_weights() -> None:
