@@ -67,6 +67,8 @@ class EmbedSettings:
     #   DRCD dev and the article, hybrid and dense (README, "Speed"); "onnx": fp32, the same vectors as torch;
     #   "torch": sentence-transformers, the reference. Any other model runs on torch
     threads: int = 0                # ONNX Runtime's intra-op threads; 0: its default (one per core)
+    workers: int = 0                # ONNX runs at once while indexing, one thread each; 0: one per core.
+    #   On 2 cores two one-thread runs embed faster than one two-thread run (README, "Speed")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runtime", EmbedRuntime.from_str(self.runtime))
@@ -268,7 +270,10 @@ class ReaderSettings:
     #   weights file into the cache (rag/reader/onnx_reader.py), no torch at question time: CMRC dev F1 with
     #   the gold paragraph within 0.5 points of torch, faster than torch (README, "Speed"); "onnx": fp32;
     #   "torch": the reference
-    threads: int = 0                # ONNX Runtime's intra-op threads per reader session; 0: its default (one per core)
+    threads: int = 0                # ONNX Runtime's intra-op threads per reader session; 0: its default (one per
+    #   core), or one when the windows are read side by side (workers above 1)
+    workers: int = 0                # ONNX windows read at once, each in its own run; 0: one per core. On 2 cores
+    #   two one-thread runs read a question's windows faster than one batch on two threads (README, "Speed")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", ReaderShape.from_str(self.shape))

@@ -56,12 +56,15 @@ def serving_overrides(workers: int, overrides: list[str] | None) -> list[str]:
     one thread each answered 9.96 questions/s (p50 under load 1.96 s) against 6.83 (2.90 s) with the
     default of one thread per core in every session; a lone client waits 175 ms instead of 165.
 
+    The same holds for a question's windows: with several workers they are read one run after another
+    (``reader.workers=1``), not side by side.
+
     >>> serving_overrides(2, ["embed.threads=2"])
-    ['embed.threads=1', 'reader.threads=1', 'embed.threads=2']
+    ['embed.threads=1', 'reader.threads=1', 'reader.workers=1', 'embed.threads=2']
     >>> serving_overrides(1, None)
     []
     """
-    base = ["embed.threads=1", "reader.threads=1"] if workers > 1 else []
+    base = ["embed.threads=1", "reader.threads=1", "reader.workers=1"] if workers > 1 else []
     return base + list(overrides or [])     # later pairs win: the command line's own choice stands
 
 

@@ -311,6 +311,14 @@ def _quiet_quantizer() -> Iterator[None]:
         root.removeFilter(flt)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):     # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @functools.lru_cache(maxsize=None)
 def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
     """An ONNX Runtime session on the CPU (once per file and thread count per process).
@@ -465,6 +473,6 @@ def pad_batch(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, n
     return ids, mask
 
 
-__all__ = ["FP32_MATMULS", "MARKER", "OPSET", "PER_TOKEN_FP32", "WORD_EMBEDDINGS", "embed_batch", "encode_truncated",
+__all__ = ["FP32_MATMULS", "available_cores", "MARKER", "OPSET", "PER_TOKEN_FP32", "WORD_EMBEDDINGS", "embed_batch", "encode_truncated",
            "fp32_matmuls", "is_current", "load_session", "load_tokenizer", "pad_batch", "pad_token_id", "quantize_onnx",
            "quantize_per_token", "read_json", "remove_stale_temps", "word_vectors", "write_atomically"]

@@ -49,6 +49,7 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ from rag.embed.light_tokenizer import SharedTokenizer, shared_tokenizer
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
+    available_cores,
     embed_batch,
     is_current,
     load_session,
@@ -254,7 +256,7 @@ class OnnxReader:
     def __init__(self, sessions: Sequence["onnxruntime.InferenceSession"], tokenizer: "Tokenizer | SharedTokenizer",
                  pad_id: int,
                  word_vectors: np.ndarray, max_len: int = 256, stride: int = 96, max_answer_tokens: int = 40,
-                 batch_size: int = 16, quantized: bool = False) -> None:
+                 batch_size: int = 16, quantized: bool = False, workers: int = 1) -> None:
         """Wrap loaded sessions.
 
         Args:
@@ -268,6 +270,9 @@ class OnnxReader:
             max_answer_tokens: the longest answer, in tokens.
             batch_size: windows per run (the torch reader's 16: the same padding, so the same logits).
             quantized: the sessions run int8 files (for :attr:`runtime`).
+            workers: windows read at once, each in its own run (1: the windows of a question in
+                batches of ``batch_size``, one run after another). Give the sessions one intra-op
+                thread each when this is above 1.
         """
         if not sessions:
             raise ReaderWeightsError("an ONNX reader needs at least one session")
@@ -280,10 +285,14 @@ class OnnxReader:
         self.max_answer_tokens = max_answer_tokens
         self.batch_size = max(1, int(batch_size))
         self.runtime = ReaderRuntime.ONNX_INT8 if quantized else ReaderRuntime.ONNX
+        self.workers = max(1, int(workers))
+        # one pool for the reader's life (the reader is cached per process); idle threads cost nothing
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="reader") if self.workers > 1 else None
 
     @classmethod
     def load(cls, weights: WeightsSpec | Path | Sequence[Path | str] | None = None, quantized: bool = False,
-             cache_dir: Path | None = None, base_dir: Path | str | None = None, threads: int = 0) -> "OnnxReader":
+             cache_dir: Path | None = None, base_dir: Path | str | None = None, threads: int = 0,
+             workers: int = 1) -> "OnnxReader":
         """The shipped reader (or other weights files) on ONNX Runtime, exported first if needed, offline.
 
         Args:
@@ -291,7 +300,9 @@ class OnnxReader:
             quantized: the int8 files rather than the fp32 ones.
             cache_dir: the cache root (exports, and the base model when ``base_dir`` is None).
             base_dir: the converted base model (default: converted on first use).
-            threads: ONNX Runtime's intra-op threads per session; 0: its default (one per core).
+            threads: ONNX Runtime's intra-op threads per session; 0: its default (one per core), or
+                one when ``workers`` is above 1.
+            workers: windows read at once (:class:`OnnxReader`); 0: one per available core.
 
         Returns:
             A ready reader.
@@ -304,9 +315,12 @@ class OnnxReader:
             raise ReaderWeightsError(f"no reader weights in {WEIGHTS_DIR}")
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
+        workers = workers if workers > 0 else available_cores()
+        if workers > 1 and threads == 0:
+            threads = 1     # the runs side by side are the parallelism; more threads would oversubscribe
         sessions = [load_session(str(p), threads) for p in paths]
         return cls(sessions, shared_tokenizer(str(base / "tokenizer.json")), pad_token_id(base), word_vectors(base),
-                   quantized=quantized)
+                   quantized=quantized, workers=workers)
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         """The windows :meth:`rag.reader.Reader.windows` makes, without transformers."""
@@ -325,21 +339,25 @@ class OnnxReader:
         Returns:
             (start, end) float32 logit arrays per window, unpadded.
         """
-        out: list[tuple[np.ndarray, np.ndarray]] = []
-        for i in range(0, len(windows), self.batch_size):
-            chunk = windows[i: i + self.batch_size]
-            ids, mask = pad_batch([w.input_ids for w in chunk], self.pad_id)
-            feeds = {"inputs_embeds": embed_batch(self.word_vectors, ids), "attention_mask": mask}
-            s = e = None
-            for session in self.sessions:
-                ns, ne = session.run(list(OUTPUTS), feeds)
-                s = ns if s is None else s + ns
-                e = ne if e is None else e + ne
-            s, e = s / np.float32(len(self.sessions)), e / np.float32(len(self.sessions))
-            for k, w in enumerate(chunk):
-                n = len(w.input_ids)
-                out.append((s[k, :n], e[k, :n]))
-        return out
+        if self._pool is not None and len(windows) > 1:
+            # each window alone: no padding, and the cores read different windows. On 2 cores this
+            # beats one batch on 2 threads (README, "Speed on a laptop"); the int8 logits are the same
+            # (one activation scale per token) and fp32's differ only in rounding.
+            runs = self._pool.map(self._run, [windows[i:i + 1] for i in range(len(windows))])
+        else:
+            runs = map(self._run, [windows[i:i + self.batch_size] for i in range(0, len(windows), self.batch_size)])
+        return [pair for run in runs for pair in run]
+
+    def _run(self, chunk: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        ids, mask = pad_batch([w.input_ids for w in chunk], self.pad_id)
+        feeds = {"inputs_embeds": embed_batch(self.word_vectors, ids), "attention_mask": mask}
+        s = e = None
+        for session in self.sessions:
+            ns, ne = session.run(list(OUTPUTS), feeds)
+            s = ns if s is None else s + ns
+            e = ne if e is None else e + ne
+        s, e = s / np.float32(len(self.sessions)), e / np.float32(len(self.sessions))
+        return [(s[k, :len(w.input_ids)], e[k, :len(w.input_ids)]) for k, w in enumerate(chunk)]
 
     def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[SpanScore]:
         """See :class:`~rag.reader.protocol.SpanReader`; decoded as :meth:`rag.reader.Reader.read` does."""
@@ -351,7 +369,7 @@ class OnnxReader:
 
 @functools.lru_cache(maxsize=2)
 def load_cached(weights: WeightsSpec, quantized: bool = False, cache_dir: Path | None = None,
-                threads: int = 0) -> OnnxReader:
+                threads: int = 0, workers: int = 1) -> OnnxReader:
     """An ONNX reader loaded once per process per weights setting and precision.
 
     Args:
@@ -359,11 +377,12 @@ def load_cached(weights: WeightsSpec, quantized: bool = False, cache_dir: Path |
         quantized: the int8 files.
         cache_dir: the cache root.
         threads: ONNX Runtime's intra-op threads; 0: its default.
+        workers: windows read at once; 0: one per available core.
 
     Returns:
         The shared reader (safe to use from several threads).
     """
-    return OnnxReader.load(weights, quantized=quantized, cache_dir=cache_dir, threads=threads)
+    return OnnxReader.load(weights, quantized=quantized, cache_dir=cache_dir, threads=threads, workers=workers)
 
 
 __all__ = ["EXPORTER_VERSION", "FP32_FILE", "INT8_FILE", "MARKER", "OnnxReader", "ensure_exported", "export_dir",

@@ -81,7 +81,7 @@ def _load(settings: Settings, files: tuple[Path, ...]) -> Any:
     from rag.reader.onnx_reader import load_cached as load_onnx_cached
 
     return load_onnx_cached(spec, runtime is ReaderRuntime.ONNX_INT8, settings.paths.cache_dir,
-                            threads=settings.reader.threads)
+                            threads=settings.reader.threads, workers=settings.reader.workers)
 
 
 class LazyReader:

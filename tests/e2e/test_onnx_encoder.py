@@ -119,6 +119,17 @@ def test_order_is_kept_whatever_the_lengths(int8: OnnxEncoder) -> None:
     assert int8.name == f"{DEFAULT_MODEL}@onnx-int8+ffn-fp32" and OnnxEncoder().name == f"{DEFAULT_MODEL}@onnx"
 
 
+@pytest.mark.parametrize("quantized", [True, False])
+def test_indexing_runs_in_parallel_with_the_same_vectors(quantized: bool, cache_dir: Path) -> None:
+    texts = PASSAGES + [LONG]
+    one = OnnxEncoder(quantized=quantized, batch_size=4, cache_dir=cache_dir, workers=1)
+    two = OnnxEncoder(quantized=quantized, batch_size=4, cache_dir=cache_dir, workers=2)
+    assert one.workers == 1 and two.workers == 2 and OnnxEncoder().workers >= 1
+    # one intra-op thread per run instead of several: the same sums, perhaps in another order
+    np.testing.assert_allclose(two.encode_passages(texts), one.encode_passages(texts), atol=1e-5)
+    np.testing.assert_allclose(two.encode_queries(QUERIES), one.encode_queries(QUERIES), atol=1e-5)
+
+
 def test_int8_keeps_the_feed_forward_outputs_fp32(cache_dir: Path) -> None:
     import onnx
 

@@ -156,6 +156,19 @@ def test_int8_logits_of_a_window_do_not_depend_on_its_batch(int8: OnnxReader) ->
         np.testing.assert_allclose(e1, e, atol=1e-3)
 
 
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_windows_read_side_by_side_give_the_same_logits(variant: str, request) -> None:
+    reader: OnnxReader = request.getfixturevalue(variant)
+    wins = reader.windows("王海峰是谁?", ["\n".join(PARAGRAPHS[:8]), CTX, "今天天气晴朗。"])
+    assert len(wins) >= 4 and len({len(w.input_ids) for w in wins}) > 1    # padded when batched
+    side = OnnxReader(reader.sessions, reader.tokenizer, reader.pad_id, reader.word_vectors, workers=2)
+    assert side.workers == 2 and reader.workers == 1
+    for (s, e), (s2, e2) in zip(reader.logits(wins), side.logits(wins), strict=True):
+        np.testing.assert_allclose(s2, s, atol=1e-3)
+        np.testing.assert_allclose(e2, e, atol=1e-3)
+    assert side.read("王海峰是谁?", PARAGRAPHS[:3]) == reader.read("王海峰是谁?", PARAGRAPHS[:3])
+
+
 def test_int8_declines_where_fp32_declines(fp32: OnnxReader, int8: OnnxReader) -> None:
     # A made-up question over the article's paragraphs: the per-run quantiser's file (exporter
     # version 3) put its no-answer score below the best span's, and the pipeline answered 年初.

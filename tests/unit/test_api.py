@@ -89,7 +89,7 @@ def test_a_server_with_several_workers_runs_one_onnx_thread_per_session_unless_t
     from ui.server import serving_overrides
 
     s = Settings.from_pairs(serving_overrides(2, []))
-    assert (s.embed.threads, s.reader.threads) == (1, 1)
+    assert (s.embed.threads, s.reader.threads, s.reader.workers) == (1, 1, 1)   # requests are the parallelism
     s = Settings.from_pairs(serving_overrides(2, ["reader.threads=2"]))
     assert (s.embed.threads, s.reader.threads) == (1, 2)         # the command line's own choice stands
     assert serving_overrides(1, ["embed.threads=0"]) == ["embed.threads=0"]

@@ -142,6 +142,10 @@ class _Fake(OnnxEncoder):
         return self.fake_session
 
     @property
+    def bulk_session(self):
+        return self.fake_session
+
+    @property
     def word_vectors(self):
         return self.fake_session.table
 
@@ -150,8 +154,16 @@ class _Fake(OnnxEncoder):
         return _Tokens()
 
 
+def test_batches_run_side_by_side_come_back_in_order():
+    texts = ["a", "abcdef", "abc", "", "abcdefghij", "ab", "abcd"]
+    one, two = _Fake(batch_size=2, workers=1), _Fake(batch_size=2, workers=2)
+    np.testing.assert_array_equal(two.encode_passages(texts), one.encode_passages(texts))
+    assert sorted(two.fake_session.batches) == sorted(one.fake_session.batches)
+    assert two.encode_queries(["abc"]).shape == (1, 8)      # one batch: nothing to run side by side
+
+
 def test_passages_are_batched_longest_first_and_come_back_in_order():
-    enc = _Fake(batch_size=2)
+    enc = _Fake(batch_size=2, workers=1)
     texts = ["a", "abcdef", "abc", "", "abcdefghij"]
     out = enc.encode_passages(texts)
     assert out.shape == (5, 8) and out.dtype == np.float32
