@@ -17,7 +17,8 @@ Four measures per variant, each in fresh processes so that imports and model loa
   by ``rag eval`` per runtime, so a second run only asks again.
 
 A variant is a set of runtimes (``torch``: sentence-transformers and the torch reader, as before
-issue #19; ``onnx`` / ``onnx-int8``: both on ONNX Runtime; ``default``: whatever the settings ship).
+issue #19; ``onnx`` / ``onnx-int8``: both on ONNX Runtime; ``serial``: the default runtimes with one
+ONNX run at a time; ``default``: whatever the settings ship).
 The variants run one after the other in the same invocation, so they meet the same machine.
 
     python scripts/bench_speed.py --variants torch,default --json docs/bench/speed.json
@@ -51,6 +52,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     "torch": {"embed.runtime": "torch", "reader.runtime": "torch"},
     "onnx": {"embed.runtime": "onnx", "reader.runtime": "onnx"},
     "onnx-int8": {"embed.runtime": "onnx-int8", "reader.runtime": "onnx-int8"},
+    # the default runtimes, one run at a time on every core (the default before runs went side by side)
+    "serial": {"embed.workers": "1", "reader.workers": "1"},
     "default": {},
 }
 
@@ -103,7 +106,7 @@ def measure_index(variant: str, work: Path, env: dict[str, str], data: str | Non
     wall, stdout = _run(cmd, env)
     report = json.loads(stdout.strip().splitlines()[-1])
     return {"chunks": report["chunks"], "wall_s": round(wall, 2), "chunks_per_s": round(report["chunks"] / wall, 2),
-            "build_s": report["build_s"]}
+            "build_s": report["build_s"], "stages_s": report.get("stages_s")}
 
 
 def _ask_cmd(variant: str, work: Path) -> list[str]:
@@ -143,11 +146,10 @@ def measure_serve(variant: str, work: Path, threads: int, questions: int) -> dic
 
     lt = _load_test()
     index = work / f"index-article-{variant}"
-    ns = argparse.Namespace(corpus=str(ROOT / "corpus"), model=None, workers=2, startup_timeout=600.0)
+    ns = argparse.Namespace(corpus=str(ROOT / "corpus"), model=None, workers=2, startup_timeout=600.0,
+                            set=[f"{k}={v}" for k, v in VARIANTS[variant].items()])
     saved = dict(os.environ)
     os.environ.update(_env(threads))
-    for key, value in VARIANTS[variant].items():  # rag serve reads its runtimes from the environment
-        os.environ[f"RAG_{key.split('.')[0].upper()}_RUNTIME"] = value
     try:
         proc, url = lt.start_server(ns, str(index))
     finally:
@@ -218,7 +220,8 @@ def worker_index(out: Path, variant: str, data: str | None) -> None:
     docs = load_named("cmrc", data or settings.paths.bench_data).documents()
     t0 = time.perf_counter()
     report = QASystem(corpus_dir=out, index_dir=out, settings=settings, documents=docs).build(force=True)
-    print(json.dumps({"chunks": report.chunks, "build_s": round(time.perf_counter() - t0, 2)}))
+    print(json.dumps({"chunks": report.chunks, "build_s": round(time.perf_counter() - t0, 2),
+                      "stages_s": {k: round(v, 2) for k, v in report.timings.items()}}))
 
 
 def worker_latency(index: Path, variant: str) -> None:

@@ -56,4 +56,4 @@ def test_quality_reads_each_benchmark_with_the_variants_runtimes(bench, monkeypa
 def test_an_unknown_variant_is_refused_with_the_choices(bench, capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--variants", "torch,int4"])
-    assert exc.value.code == 2 and "unknown variant 'int4': choose from torch, onnx, onnx-int8, default" in capsys.readouterr().err
+    assert exc.value.code == 2 and "unknown variant 'int4': choose from torch, onnx, onnx-int8, serial, default" in capsys.readouterr().err
