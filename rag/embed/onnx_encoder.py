@@ -66,7 +66,6 @@ from rag.embed.light_tokenizer import SharedTokenizer, shared_tokenizer
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
-    available_cores,
     embed_batch,
     encode_truncated,
     is_current,
@@ -78,6 +77,7 @@ from rag.embed.onnx_export import (
     read_json,
     remove_stale_temps,
     word_vectors,
+    worker_count,
     write_atomically,
 )
 from rag.errors import ModelLoadError
@@ -255,7 +255,7 @@ class OnnxEncoder:
         self.batch_size = 1 if quantized else max(1, int(batch_size))
         self.cache_dir = cache_dir
         self.threads = threads
-        self.workers = workers if workers > 0 else available_cores()
+        self.workers = worker_count(workers)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "OnnxEncoder":

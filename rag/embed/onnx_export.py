@@ -319,6 +319,15 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def worker_count(workers: int) -> int:
+    """Runs side by side for an ``embed.workers`` / ``reader.workers`` setting: 0 means one per core.
+
+    >>> worker_count(3), worker_count(0) >= 1
+    (3, True)
+    """
+    return int(workers) if workers > 0 else available_cores()
+
+
 @functools.lru_cache(maxsize=None)
 def load_session(path: str, threads: int = 0) -> "onnxruntime.InferenceSession":
     """An ONNX Runtime session on the CPU (once per file and thread count per process).
@@ -473,6 +482,7 @@ def pad_batch(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, n
     return ids, mask
 
 
-__all__ = ["FP32_MATMULS", "available_cores", "MARKER", "OPSET", "PER_TOKEN_FP32", "WORD_EMBEDDINGS", "embed_batch", "encode_truncated",
-           "fp32_matmuls", "is_current", "load_session", "load_tokenizer", "pad_batch", "pad_token_id", "quantize_onnx",
-           "quantize_per_token", "read_json", "remove_stale_temps", "word_vectors", "write_atomically"]
+__all__ = ["FP32_MATMULS", "MARKER", "OPSET", "PER_TOKEN_FP32", "WORD_EMBEDDINGS", "available_cores", "embed_batch",
+           "encode_truncated", "fp32_matmuls", "is_current", "load_session", "load_tokenizer", "pad_batch",
+           "pad_token_id", "quantize_onnx", "quantize_per_token", "read_json", "remove_stale_temps", "word_vectors",
+           "worker_count", "write_atomically"]

@@ -61,7 +61,6 @@ from rag.embed.light_tokenizer import SharedTokenizer, shared_tokenizer
 from rag.embed.onnx_export import (
     MARKER,
     OPSET,
-    available_cores,
     embed_batch,
     is_current,
     load_session,
@@ -72,6 +71,7 @@ from rag.embed.onnx_export import (
     read_json,
     remove_stale_temps,
     word_vectors,
+    worker_count,
     write_atomically,
 )
 from rag.errors import ReaderWeightsError
@@ -315,7 +315,7 @@ class OnnxReader:
             raise ReaderWeightsError(f"no reader weights in {WEIGHTS_DIR}")
         base = _base_dir(base_dir, cache_dir)
         paths = [ensure_exported(f, cache_dir, quantized, base) for f in files]
-        workers = workers if workers > 0 else available_cores()
+        workers = worker_count(workers)
         if workers > 1 and threads == 0:
             threads = 1     # the runs side by side are the parallelism; more threads would oversubscribe
         sessions = [load_session(str(p), threads) for p in paths]
