@@ -98,6 +98,7 @@ class SpanCheck(Choice):
 
     PARTICLES = "particles"         # trailing 的/了 and leading 在/对 words trimmed off the span
     FRAME = "frame"                 # a leading "《措施》提出，" frame cut off
+    ECHO = "echo"                   # the question's word before its gap cut off (建设什么 read 建设X → X)
     SOURCE = "source"               # a span naming who says something passed over (not asked who)
     TYPE = "type"                   # a person's name never answers an organisation or number question
     RESPECTIVELY = "respectively"   # 分别 lists: the value in the asked item's position
@@ -115,7 +116,7 @@ class SpanCheck(Choice):
         >>> sorted(c.value for c in SpanCheck.parse_set("title, frame"))
         ['frame', 'title']
         >>> len(SpanCheck.parse_set("all")), SpanCheck.parse_set("none")
-        (7, frozenset())
+        (8, frozenset())
         """
         text = str(value).strip().lower()
         if text == "all":

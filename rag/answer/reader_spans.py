@@ -117,6 +117,41 @@ def drop_reporting_frame(text: str, start: int, end: int, max_frame: int = MAX_F
     return start
 
 
+def drop_question_echo(text: str, start: int, end: int, left: str) -> int:
+    """The start of a span past the question's own word before its gap.
+
+    广东提出建设什么交易平台? asks what follows 建设: a span that starts with 建设 repeats the
+    question (建设算力算法交易平台 → 算力算法交易平台). Only a word of two or more characters is
+    dropped (是, 于, 了 are too common to be the question's own), and only when jieba reads it as a
+    word of its own at the span's start (建设者 stays whole).
+
+    >>> t = "广东提出建设算力算法交易平台。"
+    >>> t[drop_question_echo(t, 4, 14, "广东提出建设"):14]
+    '算力算法交易平台'
+    >>> drop_question_echo(t, 4, 6, "广东提出建设")
+    4
+
+    Args:
+        text: the passage.
+        start: span start.
+        end: span end.
+        left: the question's text before its question word (:attr:`rag.query.question.Question.left`).
+
+    Returns:
+        The new start (``start`` when the span does not open with that word or nothing would be left).
+    """
+    from rag.text.tokens import words as cut
+
+    asked = cut(left.rstrip(), hmm=False)
+    if not asked or len(asked[-1]) < 2 or not asked[-1].strip():
+        return start
+    echo = asked[-1]
+    piece = text[start:end]
+    if len(piece) <= len(echo) or not piece.startswith(echo) or cut(piece, hmm=False)[0] != echo:
+        return start
+    return start + len(echo)
+
+
 def names_the_source(text: str, start: int, end: int, question: str) -> bool:
     """Whether a span is who says something (《措施》 in 《措施》提出…) where the question asks what.
 

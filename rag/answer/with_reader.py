@@ -34,8 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rag.answer.pairs import respectively
-from rag.answer.reader_spans import clean_span, drop_reporting_frame, names_the_source, title_before, \
-    trim_particles, wrong_type_name
+from rag.answer.reader_spans import clean_span, drop_question_echo, drop_reporting_frame, names_the_source, \
+    title_before, trim_particles, wrong_type_name
 from rag.answer.rules import RuleAnswerer, cite_first
 from rag.answer.scoring import sentence_at
 from rag.answer.shaping import grown_span, rules_know_better, same_span
@@ -134,6 +134,8 @@ class ReaderAnswerer:
                 a, b = clean_span(p.chunk.text, *trim_particles(p.chunk.text, a, b))
             if SpanCheck.FRAME in checks:
                 a, b = clean_span(p.chunk.text, drop_reporting_frame(p.chunk.text, a, b), b)
+            if SpanCheck.ECHO in checks:
+                a, b = clean_span(p.chunk.text, drop_question_echo(p.chunk.text, a, b, q.left), b)
             piece = p.chunk.text[a:b]
             if not piece or piece in question:
                 continue  # a span the question already states answers nothing

@@ -301,6 +301,23 @@ def test_pack_for_a_gpu_keeps_4bit_weights_exactly_and_only_the_used_word_rows(t
     np.testing.assert_array_equal(state["ln"], ln)
 
 
+def test_the_questions_own_word_before_its_gap_is_not_part_of_the_answer():
+    """广东提出建设什么交易平台? read as 建设算力算法交易平台: 建设 is the question's, the platform the answer."""
+    from rag.answer.reader_spans import drop_question_echo
+    from rag.query.question import analyze
+
+    t = "广东提出建设算力算法交易平台，并打造数据特区。"
+    left = analyze("广东提出建设什么交易平台?").left
+    assert t[drop_question_echo(t, 4, 14, left):14] == "算力算法交易平台"
+    assert drop_question_echo(t, 6, 14, left) == 6                        # the span does not repeat it
+    assert drop_question_echo(t, 4, 6, left) == 4                         # nothing would be left
+    t2 = "他是建设者协会的会长。"
+    assert drop_question_echo(t2, 2, 7, analyze("他是建设什么协会的会长?").left) == 2   # 建设者 is one word
+    t3 = "公司位于北京。"
+    assert t3[drop_question_echo(t3, 2, 6, analyze("公司位于哪里?").left):6] == "北京"
+    assert drop_question_echo(t3, 0, 6, analyze("什么公司位于北京?").left) == 0   # nothing before the gap
+
+
 def test_a_reporting_frame_is_not_part_of_the_answer():
     """《措施》提出，X: X is what was said; 《措施》 is only the answer when the question asks who said it."""
     from rag.answer.reader_spans import drop_reporting_frame, names_the_source
@@ -426,14 +443,17 @@ def test_each_span_check_can_be_switched_off_and_bad_names_list_the_valid_ones()
     assert Settings().reader.checks == "all" and Settings().reader.check_set == frozenset(SpanCheck)
     assert Settings.from_pairs(["reader.checks=title,FRAME"]).reader.checks == "frame,title"
     assert Settings.from_pairs(["reader.checks=none"]).reader.check_set == frozenset()
-    with pytest.raises(SettingsError, match=r"unknown reader check 'frames' \(choose from particles, frame, source"):
+    with pytest.raises(SettingsError, match=r"unknown reader check 'frames' \(choose from particles, frame, echo, source"):
         Settings.from_pairs(["reader.checks=frames"])
     text = "《措施》提出，建设国家级大模型测试验证与协同创新中心。"
     p = Passage(Chunk("d#1", "d", 0, len(text), text), rank=1, score=1.0, dense_score=0.9)
     got = {}
-    for checks in ("all", "particles,source,type,respectively,title,override"):    # all, then all but frame
+    all_but_echo = "particles,frame,source,type,respectively,title,override"
+    all_but_frame_and_echo = "particles,source,type,respectively,title,override"
+    for checks in ("all", all_but_echo, all_but_frame_and_echo):
         s = Settings.from_pairs([f"reader.checks={checks}", "reader.min_confidence=0"])
         ra = ReaderAnswerer(_FakeReader(text, text[:-1], 12.0, 0.0), RuleAnswerer(s, {}), s)
         got[checks] = ra.answer(query("上海要建设什么中心?"), [p]).trace.reader.text
-    assert got == {"all": "建设国家级大模型测试验证与协同创新中心",
-                   "particles,source,type,respectively,title,override": "《措施》提出，建设国家级大模型测试验证与协同创新中心"}
+    assert got == {"all": "国家级大模型测试验证与协同创新中心",          # the question's 建设 is not the answer
+                   all_but_echo: "建设国家级大模型测试验证与协同创新中心",
+                   all_but_frame_and_echo: "《措施》提出，建设国家级大模型测试验证与协同创新中心"}
