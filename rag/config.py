@@ -258,7 +258,7 @@ class ReaderSettings:
     #   asked (上海 asked, 成都's figure read): the bias above would otherwise cancel the rules' own penalty
     shape: ReaderShape = ReaderShape.NAMED
     checks: str = "all"             # the rules that may change or refuse the reader's span (SpanCheck:
-    #   particles, frame, source, type, respectively, title, override; "all", "none" or a comma list)
+    #   particles, frame, echo, source, type, respectively, title, override; "all", "none" or a comma list)
     veto_confidence: float = 0.1    # a reader span judged below this yields to more confident rules
     min_confidence: float = 0.26    # below this the picked answer is withheld: the highest threshold that
     #   answers 95% of the questions that have their paragraph, on cmrc-select (a 5% slice of CMRC 2018 train
