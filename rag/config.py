@@ -257,6 +257,8 @@ class ReaderSettings:
     conflict_penalty: float = 2.5   # log-odds taken from a reader span about another place than the one
     #   asked (上海 asked, 成都's figure read): the bias above would otherwise cancel the rules' own penalty
     shape: ReaderShape = ReaderShape.NAMED
+    lists_anywhere: bool = True     # 哪些/哪几 asked: the rules' 、-list replaces the reader's span wherever it
+    #   stands (False: only a list that holds the reader's span; under shape "named")
     checks: str = "all"             # the rules that may change or refuse the reader's span (SpanCheck:
     #   particles, frame, echo, source, type, respectively, title, override; "all", "none" or a comma list)
     veto_confidence: float = 0.1    # a reader span judged below this yields to more confident rules

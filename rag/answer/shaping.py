@@ -65,7 +65,8 @@ def same_span(rule: Answer, p: Passage, a: int, b: int) -> bool:
     return span is not None and span.doc == p.chunk.doc and (span.start, span.end) == (p.chunk.start + a, p.chunk.start + b)
 
 
-def rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: str) -> bool:
+def rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: str,
+                      lists_anywhere: bool = True) -> bool:
     """Where the rules' typed span beats the reader's whatever the scores (``Settings.reader.shape``).
 
     Always (but ``off``): a 、-list asked for (哪些/哪几) or a full 《title》 (全称, 哪份文件): the
@@ -83,7 +84,7 @@ def rules_know_better(q: Any, rule: Answer, p: Passage, a: int, b: int, shape: s
     if q.qtype == "title" and feats.get("typed"):
         return True   # the full 《title》 wherever it stands: the reader often takes the abbreviation
     if q.qtype == "list" and feats.get("typed") and (
-            shape != "named" or q.qword in ("哪些", "哪几") or rules_span_around(rule, p, a, b)):
+            shape != "named" or (lists_anywhere and q.qword in ("哪些", "哪几")) or rules_span_around(rule, p, a, b)):
         # 哪些/哪几 ask for several items: the rules' list wherever it stands (the reader often reads
         # one item of another sentence). A list guessed from a hint word (包括什么) must hold the
         # reader's span: 电影、娱乐和新闻 elsewhere does not answer BSkyB的体育内容包括什么 (英超联赛).

@@ -161,7 +161,7 @@ class ReaderAnswerer:
         margin = pick.score - pick.null
         judged, feats = self.rules.judge(query, passages, p, a, b)
         # Who someone is: the title is the answer; the rules would add the name the question asks about.
-        shaped = rule.found and not name and rules_know_better(q, rule, p, a, b, s.shape)
+        shaped = rule.found and not name and rules_know_better(q, rule, p, a, b, s.shape, s.lists_anywhere)
         # The reader reads words, not whose figure they are: a span in another place's clause keeps its
         # margin, so the place conflict the rules weigh is weighed again after the reader's bias.
         penalty = s.conflict_penalty if feats.get("conflict") else 0.0

@@ -216,16 +216,19 @@ def test_a_list_replaces_the_readers_span_when_asked_for_or_when_it_holds_it():
     text = "BSkyB的体育内容包括英超联赛。它提供电影、娱乐和新闻。重点支持制造、医疗、教育等领域。"
     p = Passage(Chunk("d#0", "d", 0, len(text), text), rank=1, score=1.0)
 
-    def replaced(question: str, reader_piece: str, rules_piece: str) -> bool:
+    def replaced(question: str, reader_piece: str, rules_piece: str, anywhere: bool = True) -> bool:
         ra, a = text.index(rules_piece), text.index(reader_piece)
         rule = Answer(question, rules_piece, 0.9, Span("d", ra, ra + len(rules_piece)),
                       features={"typed": 1.0})
-        return rules_know_better(analyze(question), rule, p, a, a + len(reader_piece), "named")
+        return rules_know_better(analyze(question), rule, p, a, a + len(reader_piece), "named", anywhere)
 
     assert analyze("BSkyB的体育内容包括什么?").qtype == "list"
     assert not replaced("BSkyB的体育内容包括什么?", "英超联赛", "电影、娱乐和新闻")
     assert replaced("它提供的内容包括什么?", "娱乐", "电影、娱乐和新闻")
     assert replaced("重点支持哪些领域?", "英超联赛", "制造、医疗、教育")
+    # reader.lists_anywhere=false: a 哪些 list, too, must hold the reader's span
+    assert not replaced("重点支持哪些领域?", "英超联赛", "制造、医疗、教育", anywhere=False)
+    assert replaced("重点支持哪些领域?", "医疗", "制造、医疗、教育", anywhere=False)
 
 
 def test_trim_particles_drops_edge_function_words_only():
