@@ -8,6 +8,8 @@ spans; offsets are into the passage text.
 
 from __future__ import annotations
 
+import functools
+
 from rag.answer.names import person_spans
 from rag.text.lexicon import COMMAS_COLONS
 
@@ -142,14 +144,20 @@ def drop_question_echo(text: str, start: int, end: int, left: str) -> int:
     """
     from rag.text.tokens import words as cut
 
-    asked = cut(left.rstrip(), hmm=False)
-    if not asked or len(asked[-1]) < 2 or not asked[-1].strip():
-        return start
-    echo = asked[-1]
+    echo = _last_word(left)
     piece = text[start:end]
-    if len(piece) <= len(echo) or not piece.startswith(echo) or cut(piece, hmm=False)[0] != echo:
+    if len(echo) < 2 or len(piece) <= len(echo) or not piece.startswith(echo) or cut(piece, hmm=False)[0] != echo:
         return start
     return start + len(echo)
+
+
+@functools.lru_cache(maxsize=256)
+def _last_word(text: str) -> str:
+    """jieba's last word of ``text`` ('' when empty): cut once per question, not once per candidate span."""
+    from rag.text.tokens import words as cut
+
+    found = cut(text.rstrip(), hmm=False)
+    return found[-1] if found else ""
 
 
 def names_the_source(text: str, start: int, end: int, question: str) -> bool:
