@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT.parent / "shared" / "seed" / "article.txt"
+ARTICLE = ROOT / "corpus" / "article.txt"     # the seed article as the repository ships it (any clone location)
 QUESTIONS = ROOT / "tests" / "data" / "article_qa.jsonl"
 URL_RE = re.compile(r"(http://127\.0\.0\.1:\d+/)")
 
